@@ -1,0 +1,1 @@
+"""Benchmark runners behind ``plantmind bench ...``; reports go where the user says."""

@@ -1,0 +1,1 @@
+"""Streaming anomaly detection: detectors, alert lifecycle, explanations and feedback."""

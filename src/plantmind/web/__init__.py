@@ -1,0 +1,1 @@
+"""The edge node's web page: templates and static files."""
