@@ -62,7 +62,9 @@ class Signal(_Model):
     def _range_ordered(self) -> Signal:
         low, high = self.expected_range
         if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
-            raise ValueError(f"expected_range must be two finite numbers with low < high, got {list(self.expected_range)}")
+            raise ValueError(
+                f"expected_range must be two finite numbers with low < high, got {list(self.expected_range)}"
+            )
         return self
 
 
@@ -287,7 +289,8 @@ def parse_plant(text: str, source: str = "<plant.yaml>") -> Plant:
         raise PlantConfigError(source, [f"malformed YAML: {exc}"]) from exc
     if not isinstance(data, dict):
         raise PlantConfigError(
-            source, [f"the document must be a mapping with 'name' and 'sites', got {type(data).__name__}"]
+            source,
+            [f"the document must be a mapping with 'name' and 'sites', got {type(data).__name__}"],
         )
     try:
         return Plant.model_validate(data)

@@ -1,0 +1,69 @@
+"""The detector contract: a causal, online scorer of many signals at once, fed columnar batches.
+
+Every detector passes the same conformance checks (``tests/detect/test_conformance.py``):
+the score at time t does not change when data after t changes; NaN, gaps and a signal that
+stops reporting are survived; state saves and restores; memory per signal is bounded.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import numpy as np
+
+from plantmind.core.types import SampleBatch
+
+__all__ = ["Detector", "Scores"]
+
+
+@dataclass(slots=True)
+class Scores:
+    """Per-sample output of a detector, parallel to the batch it scored.
+
+    ``score`` is in [0, 1] (0.5 is the detector's own alarm point for that signal), ``channel``
+    says which mechanism produced it (detector-specific codes, see the detector's
+    ``CHANNELS``), and ``deviation`` is the mechanism's statistic in its own unit (e.g. how many
+    normal-range widths above the range), used to explain alerts.
+    """
+
+    score: np.ndarray
+    channel: np.ndarray
+    deviation: np.ndarray
+
+
+class Detector(abc.ABC):
+    """Online anomaly detector over ``n_signals`` signals, identified by their integer index."""
+
+    #: Names of the mechanisms reported in :attr:`Scores.channel`.
+    CHANNELS: tuple[str, ...] = ()
+
+    @property
+    @abc.abstractmethod
+    def n_signals(self) -> int: ...
+
+    @abc.abstractmethod
+    def score_batch(self, batch: SampleBatch) -> Scores:
+        """Score every sample of ``batch`` (in order) and learn from it."""
+
+    @abc.abstractmethod
+    def resize(self, n_signals: int) -> None:
+        """Grow to ``n_signals`` (new signals start untrained); existing state is kept."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume scoring exactly where it stopped."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def feedback(self, signal: int, kind: str, score: float) -> None:  # noqa: B027 - optional
+        """Operator feedback on an alert that involved ``signal``: ``kind`` is ``false_alarm``
+        or ``missed``; ``score`` is the score the alert reached (or should have)."""
+
+    @property
+    def bytes_per_signal(self) -> int:
+        """Memory of the detector's state per signal."""
+        state = self.state_dict()
+        n = max(self.n_signals, 1)
+        return int(sum(v.nbytes for v in state.values()) // n)

@@ -1,0 +1,287 @@
+"""The edge node: one site's pipeline, source → quality gate → detector → alert tracker →
+store, moving columnar batches, and the operator actions on its alerts.
+
+Everything per sample runs in numba kernels over whole batches; Python touches only what
+changed (alerts, events, finished aggregate buckets). Writes go to the store's single writer
+thread, so scoring never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from plantmind.connectors.base import Source
+from plantmind.core.ids import new_id
+from plantmind.core.plant import Plant, PlantIndex
+from plantmind.core.types import Alert, AlertState, Event, SampleBatch
+from plantmind.detect.alerts import AlertPolicy, AlertTracker, AlertUpdate
+from plantmind.detect.explain import SignalExplainer
+from plantmind.detect.robust import RobustConfig, RobustSignalDetector
+from plantmind.edge.quality import QualityGate
+from plantmind.store.downsample import Downsampler
+from plantmind.store.edge import EdgeStore
+from plantmind.store.ring import SampleRing
+
+__all__ = ["EdgeNode", "NodeStats"]
+
+log = logging.getLogger("plantmind.edge")
+
+_STATE_KEY = "detector.robust"
+
+
+@dataclass
+class NodeStats:
+    batches: int = 0
+    samples_in: int = 0
+    samples_scored: int = 0
+    samples_dropped: int = 0
+    alerts_opened: int = 0
+    started_wall: float = field(default_factory=time.time)
+    last_ts: float | None = None
+
+
+class EdgeNode:
+    """One site's edge pipeline over the signals of ``plant`` (see the module docstring).
+
+    Parameters
+    ----------
+    plant:
+        The validated plant model.
+    home:
+        The home directory; the store lives in ``home/edge.db``.
+    ring_capacity:
+        Raw samples kept in memory per signal for live views.
+    aggregate_s:
+        Width of the downsampled buckets kept on disk.
+    restore:
+        Continue from the detector state and open alerts saved by a previous run.
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        home: Path,
+        *,
+        detector_config: RobustConfig | None = None,
+        alert_policy: AlertPolicy | None = None,
+        ring_capacity: int = 300,
+        aggregate_s: float = 60.0,
+        restore: bool = True,
+    ) -> None:
+        self.plant = plant
+        self.home = Path(home)
+        self.index = PlantIndex.build(plant)
+        n = self.index.n_signals
+        self.detector = RobustSignalDetector(
+            n, expected_span=self.index.high - self.index.low, config=detector_config
+        )
+        self.tracker = AlertTracker(
+            self.index,
+            policy=alert_policy,
+            explain=SignalExplainer(plant, self.index.signal_ids, self.detector),
+            channel_names=self.detector.CHANNELS,
+        )
+        self.gate = QualityGate(n)
+        self.ring = SampleRing(n, capacity=ring_capacity)
+        self.downsampler = Downsampler(n, bucket_s=aggregate_s)
+        self.store = EdgeStore(self.home / "edge.db")
+        self.stats = NodeStats()
+        self._positions = self.index.signal_position()
+        self._last_quality_event: dict[tuple[str, int], float] = {}
+        self.listeners: list[Callable[[AlertUpdate], None]] = []
+        if restore:
+            self._restore()
+
+    # -- the stream ------------------------------------------------------------------------
+    def ingest(self, batch: SampleBatch) -> AlertUpdate:
+        """Score one batch, update alerts, keep samples; returns what changed."""
+        st = self.stats
+        st.batches += 1
+        st.samples_in += len(batch)
+        if len(batch) and (batch.signal.min() < 0 or batch.signal.max() >= self.index.n_signals):
+            bad = (batch.signal < 0) | (batch.signal >= self.index.n_signals)
+            self._quality_event("unknown signal index", {-1: int(bad.sum())}, time.time())
+            st.samples_dropped += int(bad.sum())
+            batch = batch.select(~bad)
+        clean, dropped = self.gate.filter(batch)
+        if dropped:
+            n_drop = sum(sum(v.values()) for v in dropped.values())
+            st.samples_dropped += n_drop
+            ts = (
+                float(batch.ts[np.isfinite(batch.ts)].max())
+                if np.isfinite(batch.ts).any()
+                else time.time()
+            )
+            for reason, per in dropped.items():
+                self._quality_event(reason, per, ts)
+        if len(clean) == 0:
+            return AlertUpdate()
+        scores = self.detector.score_batch(clean)
+        update = self.tracker.update(clean, scores)
+        self.ring.append(clean)
+        buckets = self.downsampler.update(clean)
+        if len(buckets):
+            self.store.write_aggregates(self.index.signal_ids, buckets)
+        st.samples_scored += len(clean)
+        st.last_ts = float(clean.ts.max())
+        if update.opened or update.updated or update.resolved:
+            st.alerts_opened += len(update.opened)
+            for alert in update.changed():
+                self.store.upsert_alert(alert)
+            if update.events:
+                self.store.add_events(update.events)
+            for listener in self.listeners:
+                listener(update)
+        return update
+
+    async def run(self, source: Source, *, stop: asyncio.Event | None = None) -> None:
+        """Consume ``source`` until it ends or ``stop`` is set; a failing batch is logged and
+        skipped, the node keeps running."""
+        async for batch in source.batches():
+            try:
+                self.ingest(batch)
+            except Exception:  # the node must outlive one bad batch
+                log.exception(
+                    "batch of %d samples from %s failed; skipped", len(batch), source.name
+                )
+            if stop is not None and stop.is_set():
+                break
+
+    def _quality_event(self, reason: str, per_signal: dict[int, int], ts: float) -> None:
+        # At most one event per reason and signal per minute of data: a broken sensor must not
+        # flood the event log.
+        events = []
+        for s, count in per_signal.items():
+            key = (reason, s)
+            if ts - self._last_quality_event.get(key, -np.inf) < 60.0:
+                continue
+            self._last_quality_event[key] = ts
+            sid = self.index.signal_ids[s] if 0 <= s < self.index.n_signals else "?"
+            msg = f"dropped {count} sample(s) of {sid}: {reason}"
+            log.warning(msg)
+            asset = (
+                self.index.asset_ids[self.index.asset_of[s]]
+                if 0 <= s < self.index.n_signals
+                else None
+            )
+            events.append(
+                Event(
+                    new_id("ev_"),
+                    ts,
+                    "data.dropped",
+                    msg,
+                    asset,
+                    {"signal": sid, "reason": reason, "count": count},
+                )
+            )
+        if events:
+            self.store.add_events(events)
+
+    # -- operator actions ------------------------------------------------------------------
+    def get_alert(self, alert_id: str) -> Alert | None:
+        for alert in self.tracker.open_alerts():
+            if alert.id == alert_id:
+                return alert
+        return self.store.get_alert(alert_id)
+
+    def _require(self, alert_id: str) -> Alert:
+        alert = self.get_alert(alert_id)
+        if alert is None:
+            raise KeyError(f"no alert with id {alert_id!r}")
+        return alert
+
+    def acknowledge(self, alert_id: str) -> Alert:
+        alert = self.tracker.acknowledge(self._require(alert_id), self._now())
+        self._record(alert, "alert.acknowledged", f"{alert.asset_id}: acknowledged")
+        return alert
+
+    def resolve(self, alert_id: str) -> Alert:
+        alert = self.tracker.resolve(self._require(alert_id), self._now())
+        self._record(alert, "alert.resolved", f"{alert.asset_id}: resolved by operator")
+        return alert
+
+    def mark_false_alarm(self, alert_id: str) -> Alert:
+        """Mark an alert as a false alarm: resolves it and makes its signals less sensitive."""
+        alert = self._require(alert_id)
+        alert.false_alarm = True
+        for sid in alert.signals:
+            s = self._positions.get(sid)
+            if s is not None:
+                self.detector.feedback(s, "false_alarm", alert.peak_score)
+        if alert.state != AlertState.RESOLVED:
+            self.tracker.resolve(alert, self._now(), by="false_alarm")
+        self._record(alert, "alert.false_alarm", f"{alert.asset_id}: marked as false alarm")
+        return alert
+
+    def _now(self) -> float:
+        return self.stats.last_ts if self.stats.last_ts is not None else time.time()
+
+    def _record(self, alert: Alert, kind: str, message: str) -> None:
+        self.store.upsert_alert(alert)
+        self.store.add_events(
+            [
+                Event(
+                    new_id("ev_"),
+                    self._now(),
+                    kind,
+                    message,
+                    alert.asset_id,
+                    {"alert_id": alert.id},
+                )
+            ]
+        )
+
+    # -- persistence -----------------------------------------------------------------------
+    def save_state(self) -> None:
+        """Persist the detector so a restart resumes without a new warm-up."""
+        buf = io.BytesIO()
+        state = self.detector.state_dict()
+        np.savez(buf, signal_ids=np.asarray(self.index.signal_ids), **state)
+        self.store.put_state(_STATE_KEY, buf.getvalue())
+
+    def _restore(self) -> None:
+        blob = self.store.get_state(_STATE_KEY)
+        if blob is not None:
+            try:
+                with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+                    saved_ids = [str(s) for s in data["signal_ids"]]
+                    saved = {k: data[k] for k in data.files if k != "signal_ids"}
+                self._load_matching(saved_ids, saved)
+            except (ValueError, KeyError, OSError) as exc:
+                log.warning("saved detector state ignored (%s); starting a new warm-up", exc)
+        for alert in self.store.list_alerts(limit=10_000):
+            if alert.state != AlertState.RESOLVED and alert.asset_id in self.index.asset_ids:
+                self.tracker.adopt(alert)
+
+    def _load_matching(self, saved_ids: list[str], saved: dict[str, np.ndarray]) -> None:
+        # The plant may have changed since the state was saved: carry over signals by id.
+        fresh = self.detector.state_dict()
+        pos = {sid: i for i, sid in enumerate(saved_ids)}
+        src = np.array([pos.get(sid, -1) for sid in self.index.signal_ids])
+        have = src >= 0
+        for name, arr in fresh.items():
+            if name in saved:
+                arr[have] = saved[name][src[have]]
+        self.detector.load_state_dict(fresh)
+
+    def close(self) -> None:
+        """Save state, write open aggregate buckets, and close the store."""
+        self.save_state()
+        rest = self.downsampler.flush()
+        if len(rest):
+            self.store.write_aggregates(self.index.signal_ids, rest)
+        self.store.close()
+
+    def __enter__(self) -> EdgeNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
