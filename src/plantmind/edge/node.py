@@ -142,6 +142,16 @@ class EdgeNode:
                 listener(update)
         return update
 
+    def learn(self, batch: SampleBatch) -> None:
+        """Learn normal behaviour from history (e.g. a historian backfill) without raising
+        alerts: the quality gate, the detector and the sample ring see it, the tracker and the
+        event log do not."""
+        clean, _ = self.gate.filter(batch)
+        if len(clean):
+            self.detector.score_batch(clean)
+            self.ring.append(clean)
+            self.stats.last_ts = float(clean.ts.max())
+
     async def run(self, source: Source, *, stop: asyncio.Event | None = None) -> None:
         """Consume ``source`` until it ends or ``stop`` is set; a failing batch is logged and
         skipped, the node keeps running."""

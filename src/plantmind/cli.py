@@ -1,0 +1,396 @@
+"""The ``plantmind`` command line (Typer): demo, edge node, replay, alerts, plant checks and
+benchmarks. Each command wires capabilities together; none holds logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from plantmind import __version__
+from plantmind.core.ids import iso
+from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
+from plantmind.core.settings import resolve_home
+
+app = typer.Typer(
+    name="plantmind",
+    help="plantmind: the right AI model at each link of a factory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+edge_app = typer.Typer(help="The edge node service.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts kept by the edge node.", no_args_is_help=True)
+events_app = typer.Typer(help="Events kept by the edge node.", no_args_is_help=True)
+plant_app = typer.Typer(help="The plant model (plant.yaml).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks; reports go where you say.", no_args_is_help=True)
+app.add_typer(edge_app, name="edge")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(events_app, name="events")
+app.add_typer(plant_app, name="plant")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err = Console(stderr=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
+    ),
+]
+PlantOpt = Annotated[
+    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _plant(path: Path | None) -> Plant:
+    try:
+        return load_plant(path or example_plant_path())
+    except PlantConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        console.print(f"plantmind {__version__}")
+        raise typer.Exit()
+
+
+# -- demo -------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(help="Wall-clock seconds of live plant (default: until Ctrl-C).")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.")] = 60.0,
+    headless: Annotated[
+        bool, typer.Option(help="Plain log lines instead of a live display.")
+    ] = False,
+    summary_json: Annotated[Path | None, typer.Option(help="Write the fault summary here.")] = None,
+    port: Annotated[int, typer.Option(help="Port of the API and page (0: any free port).")] = 8080,
+    no_api: Annotated[bool, typer.Option("--no-api", help="Do not serve the API.")] = False,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    history_hours: Annotated[float, typer.Option(help="Fault-free history learned first.")] = 6.0,
+    home: HomeOpt = None,
+) -> None:
+    """Run the simulated plant with an edge node, its API and page at http://127.0.0.1:8080."""
+    from plantmind.edge.demo import DemoConfig, DemoProgress, run_demo, write_summary
+    from plantmind.edge.server import PortInUseError
+
+    _setup_logging(False)
+    if speed <= 0:
+        raise _fail(f"--speed must be positive, got {speed}")
+    if duration is not None and duration <= 0:
+        raise _fail(f"--duration must be positive, got {duration}")
+    cfg = DemoConfig(
+        home=resolve_home(home) / "demo",
+        duration_s=duration,
+        speed=speed,
+        seed=seed,
+        history_h=history_hours,
+        port=None if no_api else port,
+    )
+    state: dict[str, Any] = {"last": 0.0, "announced": False}
+
+    def show(p: DemoProgress) -> None:
+        if p.url and not state["announced"]:
+            state["announced"] = True
+            console.print(f"edge node API and page: [bold]{p.url}[/]  (OpenAPI: {p.url}docs)")
+        if p.phase == "learning history":
+            if p.sim_ts - state["last"] >= 3600 or not state["last"]:
+                state["last"] = p.sim_ts
+                console.print(f"learning normal behaviour from history ... {iso(p.sim_ts)}")
+            return
+        if p.phase == "live":
+            interval = 60 if headless else 10
+            if p.sim_ts - state["last"] >= interval * speed or p.alerts_opened != state.get(
+                "alerts"
+            ):
+                state["last"] = p.sim_ts
+                state["alerts"] = p.alerts_opened
+                console.print(
+                    f"plant time {iso(p.sim_ts)}  samples {p.samples:,}  "
+                    f"open alerts {p.open_alerts}  alerts so far {p.alerts_opened}"
+                )
+
+    try:
+        summary = asyncio.run(run_demo(cfg, show))
+    except PortInUseError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
+        return
+    if summary_json:
+        write_summary(summary, summary_json)
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title="Injected faults")
+    for col in ("kind", "asset", "start", "detected", "delay (s)", "first alert"):
+        table.add_column(col)
+    for f in summary["faults"]:
+        table.add_row(
+            f["kind"],
+            f["asset"],
+            iso(f["start"]),
+            "yes" if f["detected"] else "[red]no[/]",
+            "" if f["delay_s"] is None else f"{f['delay_s']:.0f}",
+            (f["alert"] or "")[:70],
+        )
+    console.print(table)
+    console.print(
+        f"detected {summary['faults_detected']}/{len(summary['faults'])} faults "
+        f"({len(summary['detected_kinds'])}/{len(summary['fault_kinds'])} kinds); "
+        f"false alerts per simulated hour: {summary['false_alerts_per_hour']}"
+    )
+
+
+# -- edge -------------------------------------------------------------------------------------
+@edge_app.command("run")
+def edge_run(
+    plant: PlantOpt = None,
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8080,
+    simulate: Annotated[
+        bool, typer.Option(help="Feed the node from the built-in simulator of this plant.")
+    ] = True,
+    speed: Annotated[float, typer.Option(help="Simulator speed (1 = real time).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the edge node for a plant: API and page, detection, alerts, store."""
+    from plantmind.connectors.simulator import SimulatorSource
+    from plantmind.core.ids import now
+    from plantmind.edge.api import create_app
+    from plantmind.edge.node import EdgeNode
+    from plantmind.edge.server import PortInUseError, start_server
+
+    _setup_logging(verbose)
+    model = _plant(plant)
+    root = resolve_home(home)
+
+    async def main() -> None:
+        node = EdgeNode(model, root)
+        server, task = await start_server(create_app(node), host, port)
+        console.print(f"edge node for {model.name}: http://{host}:{port}/  (home {root})")
+        try:
+            if simulate:
+                from plantmind.connectors.simulator import PlantSimulator
+
+                sim = PlantSimulator(model, seed=seed, start_ts=now())
+                await node.run(SimulatorSource(sim, speed=speed))
+            else:
+                await task
+        finally:
+            server.should_exit = True
+            await task
+            node.close()
+
+    try:
+        asyncio.run(main())
+    except PortInUseError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+# -- replay -----------------------------------------------------------------------------------
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="CSV of timestamped samples (wide or long layout).")],
+    plant: PlantOpt = None,
+    home: HomeOpt = None,
+    speed: Annotated[
+        float | None, typer.Option(help="Pace by the file's time (default: flat out).")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Field separator (default: detected).")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option(help="Time column (default: detected).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replay a CSV (e.g. a historian export) through the edge node: detection, alerts, store."""
+    from plantmind.connectors.replay import CsvFormatError, CsvReplay
+    from plantmind.edge.node import EdgeNode
+
+    _setup_logging(False)
+    model = _plant(plant)
+    root = resolve_home(home)
+    node = EdgeNode(model, root)
+    try:
+        source = CsvReplay(
+            file, node.index, speed=speed, delimiter=delimiter, time_column=time_column
+        )
+        opened: list[dict[str, Any]] = []
+        node.listeners.append(lambda u: opened.extend(a.to_dict() for a in u.opened))
+        asyncio.run(node.run(source))
+    except CsvFormatError as exc:
+        node.close()
+        raise _fail(str(exc)) from None
+    node.close()
+    rep = source.report
+    result = {
+        "file": str(file),
+        "layout": rep.layout,
+        "rows": rep.rows,
+        "samples": rep.samples,
+        "samples_scored": node.stats.samples_scored,
+        "samples_dropped": node.stats.samples_dropped,
+        "dropped_by_reason": node.gate.counters.by_reason,
+        "skipped_rows": rep.skipped_rows,
+        "unknown_columns": rep.unknown_columns,
+        "unknown_signals": rep.unknown_signals,
+        "missing_signals": rep.missing_signals,
+        "problems": rep.problems,
+        "alerts_opened": opened,
+    }
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    console.print(
+        f"{file}: {rep.rows:,} rows ({rep.layout}), {node.stats.samples_scored:,} samples scored, "
+        f"{node.stats.samples_dropped:,} dropped {node.gate.counters.by_reason or ''}"
+    )
+    if rep.missing_signals:
+        console.print(f"{len(rep.missing_signals)} plant signal(s) have no data in the file")
+    for a in opened:
+        console.print(
+            f"alert {iso(a['opened_at'])} {a['asset_id']} [{a['severity']}]: {a['message']}"
+        )
+    if not opened:
+        console.print("no alerts")
+
+
+# -- alerts and events ------------------------------------------------------------------------
+def _open_store(home: Path | None):
+    from plantmind.store.edge import EdgeStore
+
+    root = resolve_home(home)
+    db = root / "edge.db"
+    if not db.exists():
+        raise _fail(
+            f"no edge store at {db}: run the edge node (or a replay) with this --home first"
+        )
+    return EdgeStore(db)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    home: HomeOpt = None,
+    state: Annotated[str | None, typer.Option(help="open, acknowledged or resolved.")] = None,
+    asset: Annotated[str | None, typer.Option(help="Only this asset.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List alerts, newest first."""
+    if state is not None and state not in ("open", "acknowledged", "resolved"):
+        raise _fail(f"--state must be open, acknowledged or resolved, got {state!r}")
+    store = _open_store(home)
+    try:
+        rows = store.list_alerts(state=state, asset_id=asset, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps([a.to_dict() for a in rows]))
+        return
+    table = Table()
+    for col in ("opened", "asset", "severity", "state", "signals", "message"):
+        table.add_column(col)
+    for a in rows:
+        table.add_row(
+            iso(a.opened_at),
+            a.asset_id,
+            str(a.severity),
+            str(a.state),
+            ", ".join(a.signals),
+            a.message,
+        )
+    console.print(table if rows else "no alerts")
+
+
+@events_app.command("list")
+def events_list(
+    home: HomeOpt = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. alert.opened.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+) -> None:
+    """List events, newest first."""
+    store = _open_store(home)
+    try:
+        rows = store.list_events(kind=kind, limit=limit)
+    finally:
+        store.close()
+    for e in rows:
+        console.print(f"{iso(e.ts)} {e.kind:<20} {e.message}", highlight=False)
+    if not rows:
+        console.print("no events")
+
+
+# -- plant ------------------------------------------------------------------------------------
+@plant_app.command("validate")
+def plant_validate(file: Annotated[Path, typer.Argument(help="plant.yaml to check.")]) -> None:
+    """Check a plant.yaml; errors name the line and the path inside the file."""
+    model = _plant(file)
+    n_assets = sum(1 for _ in model.iter_assets())
+    n_signals = sum(len(a.signals) for _, _, a in model.iter_assets())
+    console.print(
+        f"{file}: valid: {len(model.sites)} site(s), {n_assets} asset(s), {n_signals} signal(s)"
+    )
+
+
+@plant_app.command("example")
+def plant_example() -> None:
+    """Print the example plant.yaml (the simulated demo plant)."""
+    sys.stdout.write(example_plant_path().read_text(encoding="utf-8"))
+
+
+# -- bench ------------------------------------------------------------------------------------
+@bench_app.command("pipeline")
+def bench_pipeline(
+    signals: Annotated[int, typer.Option(help="Number of simulated signals.")] = 10_000,
+    seconds: Annotated[float, typer.Option(help="Wall-clock seconds to measure.")] = 20.0,
+    batch_ticks: Annotated[int, typer.Option(help="Simulator ticks per batch.")] = 10,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """End-to-end throughput (ingest → detect → alerts → store) and peak memory."""
+    from plantmind.bench.pipeline import run_pipeline_bench
+
+    result = run_pipeline_bench(
+        n_signals=signals, seconds=seconds, batch_ticks=batch_ticks, progress=console.print
+    )
+    for k, v in result.items():
+        console.print(f"{k:>28}: {v:,}" if isinstance(v, int | float) else f"{k:>28}: {v}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
