@@ -23,7 +23,13 @@ def test_example_plant_has_the_demo_assets(plant):
     assert {"centrifugal_pump", "air_compressor", "cnc_spindle", "belt_conveyor"} <= kinds
     pump = plant.asset("P-101")
     roles = {s.role for s in pump.signals}
-    assert roles == {"vibration_rms", "bearing_temperature", "motor_current", "discharge_pressure", "flow"}
+    assert roles == {
+        "vibration_rms",
+        "bearing_temperature",
+        "motor_current",
+        "discharge_pressure",
+        "flow",
+    }
     assert plant.sites[0].stations[0].id == "QS-1"
     assert plant.egress.allow == ["alerts", "health", "aggregates"]
 
@@ -57,7 +63,10 @@ def test_bad_range_and_unknown_field_are_reported_together():
         parse_plant(text, "p.yaml")
     problems = info.value.problems
     assert any("expected_range must be two finite numbers with low < high" in p for p in problems)
-    assert any(p.endswith("sites[0].lines[0].assets[2].colour: Extra inputs are not permitted") for p in problems)
+    assert any(
+        p.endswith("sites[0].lines[0].assets[2].colour: Extra inputs are not permitted")
+        for p in problems
+    )
 
 
 def test_duplicate_signal_id_is_named():

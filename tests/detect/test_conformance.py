@@ -91,7 +91,9 @@ def test_state_save_and_restore_resume_exactly(make):
     state = pickle.loads(pickle.dumps(first.state_dict()))
     second = make(3)
     second.load_state_dict(state)
-    np.testing.assert_array_equal(second.score_batch(b.select(slice(cut, None))).score, straight[cut:])
+    np.testing.assert_array_equal(
+        second.score_batch(b.select(slice(cut, None))).score, straight[cut:]
+    )
 
 
 def test_memory_per_signal_is_bounded(make):

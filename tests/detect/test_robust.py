@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from plantmind.core.types import SampleBatch
-from plantmind.detect.robust import ABOVE, SPIKE, STUCK, VOLATILITY, RobustConfig, RobustSignalDetector
+from plantmind.detect.robust import (
+    ABOVE,
+    SPIKE,
+    STUCK,
+    VOLATILITY,
+    RobustConfig,
+    RobustSignalDetector,
+)
 
 CFG = RobustConfig(warmup=600)
 

@@ -274,8 +274,9 @@ def test_failed_aggregate_job_does_not_leave_stale_signal_keys(store: EdgeStore)
     gate = threading.Event()
     store.submit(lambda conn: gate.wait(5))
     store.write_aggregates(["new"], [(0, 0.0, 1, 1.0, 1.0, 1.0)])
-    # Runs right after and fails after the aggregate job committed; then one that rolls back
-    # a brand-new signal id. Later writes of that id must still land.
+    # This job inserts the new signal id "late", then fails on its aggregate row (a NaN mean
+    # is stored as NULL) and rolls back, taking the signal row with it. The writer's id->key
+    # cache must forget that key, or the next write of "late" would point at a missing row.
     f1 = store.write_aggregates(["late"], [(0, 0.0, 1, np.nan, 1.0, 1.0)])  # NaN mean: NOT NULL
     gate.set()
     assert isinstance(f1.exception(timeout=5), sqlite3.IntegrityError)

@@ -125,7 +125,13 @@ async def aggregates(
 ) -> list[dict[str, Any]]:
     """Downsampled history (bucket start, count, mean, min, max) from the store."""
     _signal_or_404(node, signal_id)
-    return node.store.aggregates(signal_id, since=since, until=until)
+    series = node.store.aggregates(signal_id, since=since, until=until)
+    return [
+        {"start": float(t), "count": int(c), "mean": float(m), "min": float(lo), "max": float(hi)}
+        for t, c, m, lo, hi in zip(
+            series.start, series.count, series.mean, series.min, series.max, strict=True
+        )
+    ]
 
 
 @api.get("/alerts")

@@ -1,0 +1,91 @@
+"""Alert lifecycle: one alert per episode, hysteresis, persistence, operator actions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plantmind.core.plant import PlantIndex
+from plantmind.core.types import AlertState, SampleBatch, Severity
+from plantmind.detect.alerts import AlertPolicy, AlertTracker
+from plantmind.detect.base import Scores
+
+
+def _feed(
+    tracker: AlertTracker,
+    index: PlantIndex,
+    signal_id: str,
+    scores: list[float],
+    t0: float = 0.0,
+    chan: int = 1,
+):
+    s = index.signal_position()[signal_id]
+    n = len(scores)
+    batch = SampleBatch(np.full(n, s), t0 + np.arange(n, dtype=float), np.zeros(n))
+    sc = Scores(np.asarray(scores, float), np.full(n, chan, np.int8), np.zeros(n))
+    return tracker.update(batch, sc)
+
+
+def test_persistence_then_one_alert_per_episode(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=3, clear_after_s=10))
+    up = _feed(tr, index, "P-101.flow", [0.6, 0.6, 0.0, 0.6, 0.6])
+    assert up.opened == []  # never three in a row
+    up = _feed(tr, index, "P-101.flow", [0.6, 0.6, 0.7, 0.8, 0.6, 0.7], t0=5)
+    assert len(up.opened) == 1
+    alert = up.opened[0]
+    # the two hot samples at the end of the last batch count: triggers on the first here
+    assert alert.asset_id == "P-101" and alert.opened_at == 5.0
+    assert alert.signals == ["P-101.flow"] and alert.severity == Severity.WARNING
+    # a second signal of the same asset joins the same episode
+    up = _feed(tr, index, "P-101.motor_current", [0.95], t0=11)
+    assert up.opened == [] and up.updated == [alert]
+    assert set(alert.signals) == {"P-101.flow", "P-101.motor_current"}
+    assert alert.severity == Severity.CRITICAL
+
+
+def test_hysteresis_and_auto_resolve(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1, hold=0.35, clear_after_s=10))
+    (alert,) = _feed(tr, index, "C-201.motor_current", [0.6]).opened
+    # hovering between hold and alarm keeps the episode open
+    up = _feed(tr, index, "C-201.motor_current", [0.4] * 30, t0=1)
+    assert up.resolved == [] and alert.state == AlertState.OPEN
+    up = _feed(tr, index, "C-201.motor_current", [0.1] * 12, t0=31)
+    assert (
+        up.resolved == [alert]
+        and alert.state == AlertState.RESOLVED
+        and alert.resolved_by == "auto"
+    )
+    assert alert.resolved_at == 42.0
+    # a new episode after the clear opens a new alert
+    up = _feed(tr, index, "C-201.motor_current", [0.9], t0=60)
+    assert len(up.opened) == 1 and up.opened[0].id != alert.id
+
+
+def test_spike_channel_triggers_at_once(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=5))
+    up = _feed(tr, index, "M-301.vibration_rms", [0.55], chan=4)
+    assert len(up.opened) == 1
+
+
+def test_operator_resolve_latches_until_the_episode_clears(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1, clear_after_s=10))
+    (alert,) = _feed(tr, index, "CV-401.load", [0.7]).opened
+    tr.acknowledge(alert, 1.0)
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledged_at == 1.0
+    tr.resolve(alert, 2.0)
+    assert alert.state == AlertState.RESOLVED and alert.resolved_by == "operator"
+    with pytest.raises(ValueError, match="already resolved"):
+        tr.acknowledge(alert, 3.0)
+    # still anomalous: no new alert while latched
+    assert _feed(tr, index, "CV-401.load", [0.7] * 5, t0=3).opened == []
+    # quiet long enough, then a new anomaly opens a new alert
+    _feed(tr, index, "CV-401.load", [0.0] * 15, t0=8)
+    assert len(_feed(tr, index, "CV-401.load", [0.8], t0=30).opened) == 1
+
+
+def test_events_accompany_transitions(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1, clear_after_s=5))
+    up = _feed(tr, index, "P-102.flow", [0.8])
+    assert [e.kind for e in up.events] == ["alert.opened"]
+    up = _feed(tr, index, "P-102.flow", [0.0] * 10, t0=1)
+    assert [e.kind for e in up.events] == ["alert.resolved"]
