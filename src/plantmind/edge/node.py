@@ -75,6 +75,7 @@ class EdgeNode:
         ring_capacity: int = 300,
         aggregate_s: float = 60.0,
         restore: bool = True,
+        retention_days: float = 7.0,
     ) -> None:
         self.plant = plant
         self.home = Path(home)
@@ -94,6 +95,8 @@ class EdgeNode:
         self.downsampler = Downsampler(n, bucket_s=aggregate_s)
         self.store = EdgeStore(self.home / "edge.db")
         self.stats = NodeStats()
+        self.retention_s = retention_days * 86400.0
+        self._next_prune: float | None = None
         self._positions = self.index.signal_position()
         self._last_quality_event: dict[tuple[str, int], float] = {}
         self.listeners: list[Callable[[AlertUpdate], None]] = []
@@ -132,6 +135,7 @@ class EdgeNode:
             self.store.write_aggregates(self.index.signal_ids, buckets)
         st.samples_scored += len(clean)
         st.last_ts = float(clean.ts.max())
+        self._maybe_prune(st.last_ts)
         if update.opened or update.updated or update.resolved:
             st.alerts_opened += len(update.opened)
             for alert in update.changed():
@@ -151,6 +155,14 @@ class EdgeNode:
             self.detector.score_batch(clean)
             self.ring.append(clean)
             self.stats.last_ts = float(clean.ts.max())
+
+    def _maybe_prune(self, now: float) -> None:
+        # Bounded disk: once an hour of plant time, drop aggregates past the retention.
+        if self._next_prune is None:
+            self._next_prune = now + 3600.0
+        elif now >= self._next_prune:
+            self._next_prune = now + 3600.0
+            self.store.prune(aggregates_older_than=now - self.retention_s)
 
     async def run(self, source: Source, *, stop: asyncio.Event | None = None) -> None:
         """Consume ``source`` until it ends or ``stop`` is set; a failing batch is logged and
