@@ -37,8 +37,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 HomeOpt = Annotated[
     Path | None,

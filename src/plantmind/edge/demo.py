@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -129,8 +128,11 @@ async def run_demo(
 ) -> dict[str, Any]:
     """Run the demo; returns the summary (also what ``--summary-json`` writes)."""
     plant = load_plant(cfg.plant_path or example_plant_path())
+    if cfg.port is not None:
+        from plantmind.edge.server import check_port
+
+        check_port(cfg.host, cfg.port)  # fail before minutes of history, not after
     if cfg.home.exists():
-        shutil.rmtree(cfg.home / "edge.db", ignore_errors=True)
         for suffix in ("", "-wal", "-shm"):
             (cfg.home / f"edge.db{suffix}").unlink(missing_ok=True)
     cfg.home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,113 @@
+"""The edge API over a node fed with generated data: plant, signals, samples, alerts and the
+operator actions, events, and the page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from plantmind.core.types import SampleBatch
+from plantmind.detect.robust import RobustConfig
+from plantmind.edge.api import create_app
+from plantmind.edge.node import EdgeNode
+
+
+def _ticks(index, t0: float, n: int, rng: np.random.Generator, bump: dict[str, float] | None = None) -> SampleBatch:
+    mid = (index.low + index.high) / 2
+    span = index.high - index.low
+    sig = np.tile(np.arange(index.n_signals), n)
+    ts = np.repeat(t0 + np.arange(n, dtype=float), index.n_signals)
+    val = np.tile(mid, n) + rng.normal(0, 0.01, len(sig)) * np.tile(span, n)
+    for sid, delta in (bump or {}).items():
+        s = index.signal_position()[sid]
+        val[sig == s] += delta * span[s]
+    return SampleBatch(sig, ts, val)
+
+
+@pytest.fixture
+def node(tmp_path, plant):
+    n = EdgeNode(plant, tmp_path, restore=False, detector_config=RobustConfig(warmup=100))
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def client(node):
+    with TestClient(create_app(node)) as c:
+        yield c
+
+
+def _raise_alert(node) -> str:
+    rng = np.random.default_rng(0)
+    node.learn(_ticks(node.index, 0.0, 300, rng))
+    node.ingest(_ticks(node.index, 300.0, 20, rng, bump={"P-101.bearing_temperature": 0.5}))
+    node.store.flush()
+    (alert,) = node.tracker.open_alerts()
+    return alert.id
+
+
+def test_health_and_plant(client, plant):
+    assert client.get("/health").json()["status"] == "ok"
+    assert client.get("/api/plant").json()["name"] == plant.name
+    assets = client.get("/api/assets").json()
+    assert [a["id"] for a in assets] == ["P-101", "P-102", "C-201", "M-301", "CV-401"]
+    assert "openapi" in client.get("/openapi.json").json()
+
+
+def test_signals_and_recent_samples(client, node):
+    rng = np.random.default_rng(1)
+    node.learn(_ticks(node.index, 0.0, 150, rng))
+    sigs = client.get("/api/signals", params={"asset": "P-101"}).json()
+    assert len(sigs) == 5 and sigs[0]["unit"] == "mm/s"
+    assert sigs[0]["learned_range"] is not None and sigs[0]["latest_ts"] == 149.0
+    r = client.get("/api/signals/P-101.flow/samples", params={"limit": 10}).json()
+    assert r["ts"] == [float(t) for t in range(140, 150)]
+    assert client.get("/api/signals/NOPE/samples").status_code == 404
+
+
+def test_alert_lifecycle_over_http(client, node):
+    alert_id = _raise_alert(node)
+    listed = client.get("/api/alerts", params={"state": "open"}).json()
+    assert [a["id"] for a in listed] == [alert_id]
+    a = listed[0]
+    assert a["asset_id"] == "P-101" and "P-101.bearing_temperature" in a["signals"]
+    assert "above its learned normal range" in a["message"]
+    r = client.post(f"/api/alerts/{alert_id}/acknowledge").json()
+    assert r["state"] == "acknowledged"
+    r = client.post(f"/api/alerts/{alert_id}/false-alarm").json()
+    assert r["state"] == "resolved" and r["false_alarm"] is True
+    assert client.post(f"/api/alerts/{alert_id}/acknowledge").status_code == 409
+    assert client.post("/api/alerts/nope/resolve").status_code == 404
+    node.store.flush()
+    kinds = [e["kind"] for e in client.get("/api/events").json()]
+    assert {"alert.opened", "alert.acknowledged", "alert.false_alarm"} <= set(kinds)
+    stats = client.get("/api/stats").json()
+    assert stats["alerts_opened"] == 1 and stats["open_alerts"] == 0
+
+
+def test_false_alarm_lowers_sensitivity_of_its_signals(node):
+    alert_id = _raise_alert(node)
+    s = node.index.signal_position()["P-101.bearing_temperature"]
+    before = node.detector.state_dict()["sensitivity"][s]
+    node.mark_false_alarm(alert_id)
+    assert node.detector.state_dict()["sensitivity"][s] > before
+
+
+def test_state_and_open_alerts_survive_a_restart(tmp_path, plant):
+    n1 = EdgeNode(plant, tmp_path, restore=False, detector_config=RobustConfig(warmup=100))
+    alert_id = _raise_alert(n1)
+    state = n1.detector.state_dict()
+    n1.close()
+    n2 = EdgeNode(plant, tmp_path, detector_config=RobustConfig(warmup=100))
+    try:
+        assert [a.id for a in n2.tracker.open_alerts()] == [alert_id]
+        np.testing.assert_array_equal(n2.detector.state_dict()["q_hi"], state["q_hi"])
+    finally:
+        n2.close()
+
+
+def test_page_is_served_without_external_assets(client):
+    html = client.get("/").text
+    assert "<canvas" in html or "canvas" in html
+    assert "http://" not in html and "https://" not in html  # works air-gapped
