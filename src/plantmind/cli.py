@@ -150,16 +150,17 @@ def demo(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title="Injected faults")
-    for col in ("kind", "asset", "start", "detected", "delay (s)", "first alert"):
-        table.add_column(col)
+    for col in ("kind", "asset", "start", "detected", "delay (s)"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("first alert", overflow="ellipsis", no_wrap=True, max_width=60)
     for f in summary["faults"]:
         table.add_row(
             f["kind"],
             f["asset"],
-            iso(f["start"]),
+            iso(f["start"])[11:19],
             "yes" if f["detected"] else "[red]no[/]",
             "" if f["delay_s"] is None else f"{f['delay_s']:.0f}",
-            (f["alert"] or "")[:70],
+            f["alert"] or "",
         )
     console.print(table)
     console.print(

@@ -12,9 +12,11 @@ import pytest
 from plantmind.core.types import SampleBatch
 from plantmind.detect.base import Detector
 from plantmind.detect.robust import RobustConfig, RobustSignalDetector
+from plantmind.detect.streaming import StreamingRankDetector
 
 DETECTORS: dict[str, Callable[[int], Detector]] = {
     "robust": lambda n: RobustSignalDetector(n, config=RobustConfig(warmup=100)),
+    "streaming": lambda n: StreamingRankDetector(n),
 }
 
 

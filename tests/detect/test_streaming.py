@@ -1,0 +1,171 @@
+"""Behaviour of StreamingRankDetector on generated signals: each fault type is reported at
+(or soon after) its onset, quiet normal behaviour is not, the score is causal, feedback
+changes behaviour and state resumes exactly."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from plantmind.core.types import SampleBatch
+from plantmind.detect.streaming import StreamingConfig, StreamingRankDetector
+
+N = 3000
+ONSET = 2000
+
+
+def _normal(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(N)
+    return 50 + 10 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1.0, N)
+
+
+def _score(x: np.ndarray, det: StreamingRankDetector | None = None):
+    det = det or StreamingRankDetector(1)
+    return det, det.score_batch(SampleBatch(np.zeros(len(x)), np.arange(len(x), dtype=float), x))
+
+
+def _faults() -> dict[str, np.ndarray]:
+    out = {}
+    x = _normal()
+    x[ONSET] += 25.0
+    out["spike"] = x
+    x = _normal()
+    x[ONSET:] += 30.0
+    out["level shift"] = x
+    x = _normal()
+    x[ONSET:] += np.random.default_rng(5).normal(0, 8.0, N - ONSET)
+    out["variance increase"] = x
+    x = _normal()
+    x[ONSET:] = x[ONSET]
+    out["stuck"] = x
+    x = _normal()
+    x[ONSET:] += 0.1 * np.arange(N - ONSET)  # a drift out of the normal range
+    out["drift"] = x
+    return out
+
+
+_KNOWN_MISSES = {
+    # The range grows with the drift and its "above range" cell was occupied during warm-up,
+    # so a smooth ramp whose steps stay typical is not novel enough (see the module's limits).
+    "drift": "known limit: a slow ramp with typical steps is not reported",
+}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=_KNOWN_MISSES[f]))
+        if f in _KNOWN_MISSES
+        else f
+        for f in sorted(_faults())
+    ],
+)
+def test_each_fault_is_reported_near_its_onset(fault):
+    x = _faults()[fault]
+    _, out = _score(x)
+    alarms = np.flatnonzero(out.score >= 0.5)
+    after = alarms[alarms >= ONSET]
+    assert after.size, f"{fault} not reported"
+    assert after[0] - ONSET <= 300, f"{fault} reported {after[0] - ONSET} samples late"
+    before = alarms[(alarms >= 500) & (alarms < ONSET)]
+    assert before.size <= 3, f"{before.size} alarms on normal data before the {fault}"
+
+
+def test_channels_name_the_mechanism():
+    det, out = _score(_faults()["spike"])
+    assert det.CHANNELS[out.channel[ONSET]] == "step"
+    det, out = _score(_faults()["stuck"])
+    hit = np.flatnonzero(out.score >= 0.5)
+    hit = hit[hit >= ONSET]
+    assert det.CHANNELS[out.channel[hit[0]]] == "stuck"
+
+
+def test_normal_periodic_noise_rarely_alarms():
+    alarms = 0
+    for seed in range(5):
+        _, out = _score(_normal(seed))
+        alarms += int(np.count_nonzero(out.score[200:] >= 0.5))
+    assert alarms <= 10  # about one per 1400 samples at most
+
+
+def test_a_persistent_fault_is_one_event_not_a_stream_of_alarms():
+    _, out = _score(_faults()["level shift"])
+    assert np.count_nonzero(out.score[ONSET:] >= 0.5) <= 5
+
+
+def test_score_is_causal():
+    x = _faults()["spike"]
+    y = x.copy()
+    y[1500:] = np.random.default_rng(3).normal(0, 100, N - 1500)
+    a = _score(x)[1].score[:1500]
+    b = _score(y)[1].score[:1500]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_interleaved_signals_score_as_if_alone():
+    x, y = _faults()["spike"], _faults()["stuck"]
+    sig = np.tile([0, 1], N)
+    val = np.empty(2 * N)
+    val[0::2], val[1::2] = x, y
+    batch = SampleBatch(sig, np.repeat(np.arange(float(N)), 2), val)
+    out = StreamingRankDetector(2).score_batch(batch)
+    np.testing.assert_array_equal(out.score[0::2], _score(x)[1].score)
+    np.testing.assert_array_equal(out.score[1::2], _score(y)[1].score)
+
+
+def test_false_alarm_feedback_desensitises_and_missed_sensitises():
+    x = _faults()["spike"]
+    det = StreamingRankDetector(1)
+    _, first = _score(x[: ONSET + 1], det)
+    peak = float(first.score[ONSET])
+    assert peak >= 0.5
+    state = det.state_dict()
+    x2 = x[ONSET + 1 :].copy()
+    x2[600] += 25.0  # the same spike again, after the refractory period has mostly decayed
+    base = StreamingRankDetector(1)
+    base.load_state_dict(state)
+    ref = base.score_batch(SampleBatch(np.zeros(len(x2)), np.arange(len(x2), dtype=float), x2))
+    assert ref.score[600] >= 0.5
+    quiet = StreamingRankDetector(1)
+    quiet.load_state_dict(state)
+    quiet.feedback(0, "false_alarm", peak)
+    got = quiet.score_batch(SampleBatch(np.zeros(len(x2)), np.arange(len(x2), dtype=float), x2))
+    assert got.score[600] < 0.5
+    keen = StreamingRankDetector(1)
+    keen.load_state_dict(state)
+    keen.feedback(0, "missed", 0.4)
+    more = keen.score_batch(SampleBatch(np.zeros(len(x2)), np.arange(len(x2), dtype=float), x2))
+    assert more.score[600] > ref.score[600]
+    with pytest.raises(ValueError):
+        keen.feedback(0, "bogus", 0.5)
+
+
+def test_state_round_trip_resumes_exactly():
+    x = _faults()["variance increase"]
+    whole = _score(x)[1].score
+    det = StreamingRankDetector(1)
+    _score(x[:1700], det)
+    again = StreamingRankDetector(1)
+    again.load_state_dict(pickle.loads(pickle.dumps(det.state_dict())))
+    rest = again.score_batch(SampleBatch(np.zeros(N - 1700), np.arange(1700.0, N), x[1700:]))
+    np.testing.assert_array_equal(rest.score, whole[1700:])
+
+
+def test_bad_state_and_config_are_refused():
+    det = StreamingRankDetector(2)
+    st = det.state_dict()
+    st["hist"] = st["hist"][:, :1]
+    with pytest.raises(ValueError):
+        det.load_state_dict(st)
+    with pytest.raises(ValueError):
+        StreamingRankDetector(1, config=StreamingConfig(alarm_p=0.0))
+
+
+def test_state_is_small_and_fixed():
+    det = StreamingRankDetector(4)
+    before = det.bytes_per_signal
+    _score(_normal(), det)
+    assert det.bytes_per_signal == before <= 2048
