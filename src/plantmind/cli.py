@@ -393,5 +393,35 @@ def bench_pipeline(
         json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
+@bench_app.command("nab")
+def bench_nab(
+    nab_root: Annotated[Path, typer.Option(help="NAB checkout (data/, labels/).")],
+    out: Annotated[Path, typer.Option(help="Results folder (NAB's layout).")],
+) -> None:
+    """Run the default detector over every NAB file and score it with NAB's rules."""
+    from plantmind.bench.nab import run_nab
+    from plantmind.bench.nab_data import NabDataError
+
+    try:
+        result = run_nab(nab_root, out, verbose=True)
+    except NabDataError as exc:
+        raise _fail(str(exc)) from None
+    (out / "scores.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+@bench_app.command("tep")
+def bench_tep(
+    tep_root: Annotated[Path, typer.Option(help="Folder with d00.dat and dNN_te.dat.")],
+    out: Annotated[Path, typer.Option(help="Where dNN_te.csv files and summary.json go.")],
+) -> None:
+    """Tennessee Eastman: train on d00.dat, detect on every dNN_te.dat, with a PCA baseline."""
+    from plantmind.bench.tep import format_tep_table, run_tep
+
+    if not (tep_root / "d00.dat").is_file():
+        raise _fail(f"{tep_root}: no d00.dat (expected the Tennessee Eastman files)")
+    summary = run_tep(tep_root, out)
+    console.print(format_tep_table(summary), highlight=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
