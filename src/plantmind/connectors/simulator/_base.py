@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from plantmind.connectors.simulator._dynamics import Effects, lag
+from plantmind.connectors.simulator._dynamics import Effects, lag, lag_alpha
 
 __all__ = ["Block", "KindModel"]
 
@@ -38,8 +38,6 @@ class KindModel(abc.ABC):
     noise: ClassVar[dict[str, tuple[float, float]]]
     #: roles of quantities that cannot be negative (readings are folded at zero)
     nonneg: ClassVar[frozenset[str]]
-    #: the role in which physical-fault ``heat`` shows up (bearing wear)
-    heat_role: ClassVar[str | None] = None
     #: local fault heating (a worn bearing) shows at the sensor within a couple of minutes
     TAU_HEAT_S: ClassVar[float] = 90.0
 
@@ -58,7 +56,7 @@ class KindModel(abc.ABC):
         self.rng = rng
         self.dt = dt
         self.heat = np.zeros(self.n)
-        self.a_heat = 1.0 - float(np.exp(-dt / self.TAU_HEAT_S))
+        self.a_heat = lag_alpha(self.TAU_HEAT_S, dt)
 
     @abc.abstractmethod
     def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:

@@ -1,6 +1,7 @@
 """Building blocks shared by the asset models: first-order lags and AR(1) noise filtered along
 the time axis of a block, random piecewise-constant processes (operating modes), the site
-environment (ambient temperature, daily demand) and the per-block fault modifiers.
+environment (ambient temperature, daily demand), the per-block fault modifiers, and which
+ticks each signal is due at.
 
 Every array here is ``(ticks, assets)``: a block of ticks is computed at once per asset kind,
 so a tick never costs a Python loop over signals.
@@ -15,7 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import lfilter
 
-__all__ = ["Effects", "HoldProcess", "ar1", "lag", "lag_alpha"]
+__all__ = [
+    "Effects",
+    "Environment",
+    "HoldProcess",
+    "ar1",
+    "ar_phi",
+    "first_tick_at",
+    "is_due",
+    "lag",
+    "lag_alpha",
+    "samples_per_tick",
+]
 
 DAY_S = 86_400.0
 
@@ -109,7 +121,7 @@ class Environment:
     """
 
     AMBIENT_MEAN_C = 21.0
-    AMBIENT_SWING_C = 3.5
+    AMBIENT_SWING_C = 3.0
     DEMAND_SWING = 0.06
 
     def __init__(self, site_offsets_s: np.ndarray, ambient_offsets_c: np.ndarray) -> None:
@@ -128,3 +140,29 @@ class Environment:
         """Multiplicative daily demand factor per site ``(ticks, sites)``; peaks at 14:00."""
         hours8 = 2.0 * np.pi * 8.0 / 24.0
         return 1.0 + self.DEMAND_SWING * np.sin(self._phase(t) - hours8)
+
+
+#: tolerance for tick arithmetic, so rates like 1/3 Hz land on whole ticks
+TICK_EPS = 1e-6
+
+
+def samples_per_tick(rate_hz: np.ndarray, dt: float) -> np.ndarray:
+    """Samples a signal is due per tick; 1 or more means every tick."""
+    return np.asarray(rate_hz, dtype=np.float64) * dt
+
+
+def is_due(k: np.ndarray, per_tick: np.ndarray) -> np.ndarray:
+    """Whether each signal is due at each tick index: ``(len(k), len(per_tick))``.
+
+    A signal is due at tick 0 and whenever ``floor(k · rate · dt)`` steps up, so a 0.2 Hz signal
+    on 1 s ticks is due at ticks 0, 5, 10, … and an irregular ratio keeps its average rate.
+    """
+    kk = np.asarray(k, dtype=np.float64)[:, None]
+    now = np.floor(kk * per_tick[None, :] + TICK_EPS)
+    before = np.floor((kk - 1.0) * per_tick[None, :] + TICK_EPS)
+    return (now > before) | (kk == 0) | (per_tick[None, :] >= 1.0 - TICK_EPS)
+
+
+def first_tick_at(t: float, start_ts: float, dt: float) -> int:
+    """Index of the first tick at or after absolute time ``t``."""
+    return max(0, math.ceil((t - start_ts) / dt - TICK_EPS))

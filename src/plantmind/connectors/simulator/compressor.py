@@ -52,7 +52,6 @@ class CompressorModel(KindModel):
     nonneg: ClassVar[frozenset[str]] = frozenset(
         {"discharge_pressure", "motor_current", "vibration_rms"}
     )
-    heat_role: ClassVar[str | None] = "discharge_temperature"
 
     CUT_IN_BAR = 7.0
     CUT_OUT_BAR = 7.5
@@ -136,7 +135,9 @@ class CompressorModel(KindModel):
             vib = vib * fx.vib_mult + fx.vib_add
 
         amb = self.site_cols(block.ambient)
-        temp = lag(amb + self.RISE_UNLOADED_C + self.RISE_LOADED_C * load, self.oil_state, self.a_oil)
+        temp = lag(
+            amb + self.RISE_UNLOADED_C + self.RISE_LOADED_C * load, self.oil_state, self.a_oil
+        )
         self.oil_state = temp[-1]
         heat = self.fault_heat(fx, ticks)
         if heat is not None:

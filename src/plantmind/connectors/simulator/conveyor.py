@@ -1,6 +1,7 @@
 """Belt conveyors on a variable-speed drive.
 
-The belt runs at a set speed that the line changes every 5–20 min and stops for 2–5 min every
+The belt runs at the speed of the product being made (one of a few recipe speeds), changed
+every 5–20 min, and stops for 2–5 min every
 15–35 min (jams cleared, upstream waiting). The load per metre follows the upstream part flow:
 a level that steps with production plus a fast fluctuation as parts pass; on a stopped belt the
 load stands still. Motor current is the drive's magnetising current plus a part proportional to
@@ -26,10 +27,18 @@ from plantmind.connectors.simulator._dynamics import (
 
 __all__ = ["ConveyorModel"]
 
+#: belt speeds of the products the line makes (m/s)
+SPEEDS_MS = np.array([1.4, 1.6, 1.8])
+
 
 class ConveyorModel(KindModel):
     kind: ClassVar[str] = "belt_conveyor"
-    roles: ClassVar[tuple[str, ...]] = ("belt_speed", "motor_current", "motor_temperature", "belt_load")
+    roles: ClassVar[tuple[str, ...]] = (
+        "belt_speed",
+        "motor_current",
+        "motor_temperature",
+        "belt_load",
+    )
     reference_high: ClassVar[dict[str, float]] = {
         "belt_speed": 2.2,
         "motor_current": 18.0,
@@ -46,8 +55,8 @@ class ConveyorModel(KindModel):
     I_MAG = 2.8
     I_PER_MS = 2.0
     I_PER_KG_MS = 0.14
-    RISE_BASE_C = 6.0
-    RISE_PER_A2 = 0.16
+    RISE_BASE_C = 12.0
+    RISE_PER_A2 = 0.1
     TAU_SPEED_S = 3.0
     TAU_THERMAL_S = 1200.0
 
@@ -66,7 +75,9 @@ class ConveyorModel(KindModel):
         self._on = np.ones(n)
         u = rng.random((5, n))
         self.runs = HoldProcess(self._on[None, :], t0 + 900.0 * u[0], self._toggle)
-        self.setpoint = HoldProcess(self._speed(u[1])[None, :], t0 + 1200.0 * u[2], self._step_speed)
+        self.setpoint = HoldProcess(
+            self._speed(u[1])[None, :], t0 + 1200.0 * u[2], self._step_speed
+        )
         self.level = HoldProcess(self._level(u[3])[None, :], t0 + 1200.0 * u[4], self._step_level)
         self.speed = self.setpoint.values[0].copy()
         self.z_load = rng.standard_normal(n)
@@ -74,16 +85,18 @@ class ConveyorModel(KindModel):
         self.a_speed = lag_alpha(self.TAU_SPEED_S, dt)
         self.a_thermal = lag_alpha(self.TAU_THERMAL_S, dt)
         amb = self.site_cols(first.ambient)[0]
-        current = self.I_MAG + self.speed * (self.I_PER_MS + self.I_PER_KG_MS * self.level.values[0])
+        current = self.I_MAG + self.speed * (
+            self.I_PER_MS + self.I_PER_KG_MS * self.level.values[0]
+        )
         self.temp = amb + self.RISE_BASE_C + self.RISE_PER_A2 * current**2
 
     @staticmethod
     def _speed(u: np.ndarray) -> np.ndarray:
-        return 1.3 + 0.6 * u
+        return SPEEDS_MS[np.minimum((u * len(SPEEDS_MS)).astype(np.intp), len(SPEEDS_MS) - 1)]
 
     @staticmethod
     def _level(u: np.ndarray) -> np.ndarray:
-        return 10.0 + 18.0 * u
+        return 12.0 + 10.0 * u
 
     def _toggle(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         on = 1.0 - self._on[idx]
@@ -93,7 +106,10 @@ class ConveyorModel(KindModel):
 
     def _step_speed(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = self.rng.random((2, len(idx)))
-        return self._speed(u[0])[None, :], 300.0 + 900.0 * u[1]
+        # Move to one of the other recipes' speeds.
+        now = np.argmin(np.abs(self.setpoint.values[0, idx, None] - SPEEDS_MS[None, :]), axis=1)
+        shift = 1 + (u[0] * (len(SPEEDS_MS) - 1)).astype(np.intp)
+        return SPEEDS_MS[(now + shift) % len(SPEEDS_MS)][None, :], 300.0 + 900.0 * u[1]
 
     def _step_level(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = self.rng.random((2, len(idx)))
@@ -110,7 +126,7 @@ class ConveyorModel(KindModel):
         speed = lag(run * setpoint, self.speed, self.a_speed)
         self.speed = speed[-1]
         moving = np.clip(speed / setpoint, 0.0, 1.0)
-        load = level * (1.0 + 0.15 * z_load * moving)
+        load = level * (1.0 + 0.12 * z_load * moving)
         current = run * self.I_MAG + speed * (self.I_PER_MS + self.I_PER_KG_MS * load)
         amb = self.site_cols(block.ambient)
         steady = amb + self.RISE_BASE_C + self.RISE_PER_A2 * current * current

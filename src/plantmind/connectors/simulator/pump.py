@@ -63,7 +63,6 @@ class PumpModel(KindModel):
     nonneg: ClassVar[frozenset[str]] = frozenset(
         {"vibration_rms", "motor_current", "discharge_pressure", "flow"}
     )
-    heat_role: ClassVar[str | None] = "bearing_temperature"
 
     # Hydraulics: metres of head, m3/h of flow. A 45 kW cooling-water pump, BEP 180 m3/h at 45 m.
     H0 = 58.0

@@ -2,8 +2,10 @@
 
 A part is machined by a program: a few operations, each at its own speed and cutting load, with
 tool changes in between (spindle stopped for 6–10 s). Between parts the spindle stops for the
-part change (15–40 s); after about one part in ten the operator takes a break or sets up
-(2–6 min idle). Programs switch now and then and each part's stock varies the load by ±15 %.
+part change (15–40 s); after about one part in seven the operator takes a break or sets up
+(2–6 min idle). The plan moves on to the next program every few parts, and each part's stock
+varies the load by ±15 %. The programs have similar average speeds, so the temperature does not
+wander with the program mix.
 
 Vibration grows with speed² (unbalance) and with cutting load; the spindle bearing temperature
 follows the frictional heat (speed²) and load with a ≈8 min lag, the motor spindle being
@@ -31,8 +33,8 @@ __all__ = ["SpindleModel"]
 #: (speed rpm, cutting load %, duration s) per operation of each program
 PROGRAMS: tuple[tuple[tuple[float, float, float], ...], ...] = (
     ((9000, 30, 45), (11500, 18, 60), (6000, 55, 35)),
-    ((7500, 40, 50), (10000, 25, 40), (10000, 22, 30), (4500, 60, 25)),
-    ((12000, 15, 70), (8000, 35, 40)),
+    ((7500, 40, 50), (11000, 25, 40), (10000, 22, 30), (4500, 60, 25)),
+    ((12000, 15, 50), (8000, 35, 40), (6000, 50, 30)),
     ((5000, 65, 30), (9500, 28, 55), (11000, 20, 45)),
 )
 
@@ -64,11 +66,10 @@ class SpindleModel(KindModel):
         "spindle_temperature": (0.0, 0.003),
     }
     nonneg: ClassVar[frozenset[str]] = frozenset({"spindle_speed", "spindle_load", "vibration_rms"})
-    heat_role: ClassVar[str | None] = "spindle_temperature"
 
     MAX_RPM = 12000.0
-    P_BREAK = 0.1
-    P_SWITCH = 0.2
+    P_BREAK = 0.15
+    P_SWITCH = 0.3
     VIB_FLOOR = 0.12
     VIB_SPEED = 0.85
     VIB_PER_LOAD = 0.011
@@ -125,7 +126,8 @@ class SpindleModel(KindModel):
         )
         op = np.where(phase == TOOL_CHANGE, op + 1, np.where(idle, 0, op))
         switch = idle & (u[1] < self.P_SWITCH)
-        prog = np.where(switch, (u[2] * len(PROGRAMS)).astype(np.intp), prog)
+        # The production plan cycles through the part numbers.
+        prog = np.where(switch, (prog + 1) % len(PROGRAMS), prog)
         self.part[idx] = np.where(idle, 0.85 + 0.3 * u[3], self.part[idx])
         self.phase[idx], self.prog[idx], self.op[idx] = new_phase, prog, op
 
@@ -136,7 +138,9 @@ class SpindleModel(KindModel):
             [duration * (0.85 + 0.3 * u[4]), 6.0 + 4.0 * u[4], 15.0 + 25.0 * u[4]],
             default=120.0 + 240.0 * u[4],
         )
-        values = np.vstack([np.where(is_cut, speed, 0.0), np.where(is_cut, load * self.part[idx], 0.0)])
+        values = np.vstack(
+            [np.where(is_cut, speed, 0.0), np.where(is_cut, load * self.part[idx], 0.0)]
+        )
         return values, hold
 
     def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
