@@ -19,18 +19,21 @@ __all__ = ["demo_fault_schedule"]
 PUMP = "centrifugal_pump"
 #: (kind, start s, duration s, asset kinds to use, best first; None: any asset with signals),
 #: laid out for one hour. Bearing wear is progressive, so it gets longer. At most two faults
-#: overlap, never on the same asset, and the last ends 8 min before the hour.
+#: overlap, never on the same asset; faults on one asset are at least ``_REST`` apart, because
+#: an asset needs time to settle after a repair (a bearing cools with a time constant of
+#: minutes), and the last fault ends 10 min before the hour.
 _TEMPLATE: tuple[tuple[FaultKind, float, float, tuple[str | None, ...]], ...] = (
-    ("bearing_wear", 300.0, 900.0, (PUMP, "air_compressor", "cnc_spindle")),
+    ("bearing_wear", 240.0, 720.0, (PUMP, "air_compressor", "cnc_spindle")),
     ("sensor_drift", 600.0, 480.0, ("air_compressor", None)),
-    ("cavitation", 1500.0, 360.0, (PUMP,)),
-    ("stuck_sensor", 1680.0, 360.0, ("belt_conveyor", None)),
-    ("spikes", 2220.0, 360.0, ("cnc_spindle", None)),
-    ("valve_closure", 2760.0, 360.0, (PUMP,)),
+    ("stuck_sensor", 1200.0, 360.0, ("belt_conveyor", None)),
+    ("cavitation", 1620.0, 360.0, (PUMP,)),
+    ("spikes", 2100.0, 360.0, ("cnc_spindle", None)),
+    ("valve_closure", 2640.0, 360.0, (PUMP,)),
 )
 _HOUR = 3600.0
-_FIRST = 300.0
-_TAIL = 480.0
+_FIRST = 240.0
+_TAIL = 600.0
+_REST = 600.0
 
 
 def _timing(duration_s: float) -> list[tuple[float, float]]:
@@ -68,10 +71,10 @@ def _candidates(plant: Plant, kinds: tuple[str | None, ...]) -> Iterator[Asset]:
 def demo_fault_schedule(plant: Plant, duration_s: float = 3600.0) -> list[Fault]:
     """One fault of each kind in ``FAULT_KINDS`` within ``duration_s`` seconds.
 
-    For the one-hour default on the example plant: bearing wear on P-101 05:00–20:00, drift of
-    C-201's discharge pressure 10:00–18:00, cavitation on P-101 25:00–31:00, a stuck CV-401
-    motor current 28:00–34:00, spikes on M-301's vibration 37:00–43:00 and a closing discharge
-    valve on P-101 46:00–52:00 (minutes after the start). Longer runs spread the starts;
+    For the one-hour default on the example plant: bearing wear on P-101 04:00–16:00, drift of
+    C-201's discharge pressure 10:00–18:00, a stuck CV-401 motor current 20:00–26:00,
+    cavitation on P-101 27:00–33:00, spikes on M-301's vibration 35:00–41:00 and a closing
+    discharge valve on P-101 44:00–50:00 (minutes after the start). Longer runs spread the starts;
     shorter ones shrink the whole schedule in proportion (below about 30 min the faults get too
     short for a detector to confirm them reliably). On other plants the same kinds of
     asset are used (the first ones free at that time); pump faults go to a line's duty pump.
@@ -89,7 +92,8 @@ def demo_fault_schedule(plant: Plant, duration_s: float = 3600.0) -> list[Fault]
     for (kind, _, _, kinds), (start, length) in zip(_TEMPLATE, _timing(duration_s), strict=True):
         end = start + length
         for asset in _candidates(plant, kinds):
-            if all(end <= s or start >= e for s, e in busy.get(asset.id, [])):
+            rest = _REST * min(duration_s / _HOUR, 1.0)
+            if all(end + rest <= s or start >= e + rest for s, e in busy.get(asset.id, [])):
                 break
         else:
             wanted = " or ".join(k or "any" for k in kinds)
