@@ -13,7 +13,9 @@ from plantmind.edge.api import create_app
 from plantmind.edge.node import EdgeNode
 
 
-def _ticks(index, t0: float, n: int, rng: np.random.Generator, bump: dict[str, float] | None = None) -> SampleBatch:
+def _ticks(
+    index, t0: float, n: int, rng: np.random.Generator, bump: dict[str, float] | None = None
+) -> SampleBatch:
     mid = (index.low + index.high) / 2
     span = index.high - index.low
     sig = np.tile(np.arange(index.n_signals), n)

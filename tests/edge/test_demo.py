@@ -1,0 +1,65 @@
+"""The demo end to end, at high speed: the simulated plant's injected faults are detected and
+healthy assets stay quiet; the summary has the documented shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from plantmind.edge.demo import DemoConfig, run_demo, write_summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [7, 21])
+def test_one_simulated_hour_detects_the_faults(tmp_path, seed):
+    cfg = DemoConfig(home=tmp_path, duration_s=1.0, speed=3600.0, port=None, seed=seed)
+    summary = asyncio.run(run_demo(cfg))
+    assert summary["simulated_hours"] == pytest.approx(1.0, abs=0.01)
+    kinds = {f["kind"] for f in summary["faults"]}
+    assert kinds == {
+        "bearing_wear",
+        "cavitation",
+        "sensor_drift",
+        "stuck_sensor",
+        "spikes",
+        "valve_closure",
+    }
+    for f in summary["faults"]:
+        assert set(f) >= {"kind", "asset", "start", "end", "detected", "delay_s"}
+    assert len(summary["detected_kinds"]) >= 5
+    assert summary["false_alerts_per_hour"] <= 1.0
+    write_summary(summary, tmp_path / "s.json")
+    assert (
+        json.loads((tmp_path / "s.json").read_text())["faults_detected"]
+        == summary["faults_detected"]
+    )
+
+
+@pytest.mark.slow
+def test_demo_serves_the_api_while_running(tmp_path):
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        cfg = DemoConfig(home=tmp_path, duration_s=3.0, speed=600.0, port=0, history_h=1.0)
+
+        async def probe() -> None:
+            while "url" not in seen:
+                await asyncio.sleep(0.05)
+            async with httpx.AsyncClient(base_url=str(seen["url"])) as client:
+                seen["health"] = (await client.get("/health")).json()
+                seen["assets"] = (await client.get("/api/assets")).json()
+
+        def on_progress(p) -> None:  # noqa: ANN001 - DemoProgress
+            if p.url and "url" not in seen:
+                seen["url"] = p.url
+
+        task = asyncio.create_task(probe())
+        await run_demo(cfg, on_progress)
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert seen["health"]["status"] == "ok"
+    assert len(seen["assets"]) == 5
