@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from plantmind.edge.demo import DemoConfig, run_demo, write_summary
+from plantmind.edge.demo import DemoConfig, DemoProgress, run_demo, write_summary
 
 
 @pytest.mark.slow
@@ -52,7 +52,7 @@ def test_demo_serves_the_api_while_running(tmp_path):
                 seen["health"] = (await client.get("/health")).json()
                 seen["assets"] = (await client.get("/api/assets")).json()
 
-        def on_progress(p) -> None:  # noqa: ANN001 - DemoProgress
+        def on_progress(p: DemoProgress) -> None:
             if p.url and "url" not in seen:
                 seen["url"] = p.url
 
