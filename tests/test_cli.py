@@ -26,7 +26,9 @@ def test_plant_validate_ok_and_error(tmp_path):
 def test_replay_then_alerts_list(tmp_path):
     csv = tmp_path / "export.csv"
     rows = ["timestamp,P-101.flow,P-101.vibration_rms"]
-    rows += [f"{1_700_000_000 + i},{180 + (i % 7) * 0.3},{1.5 + (i % 5) * 0.01}" for i in range(2400)]
+    rows += [
+        f"{1_700_000_000 + i},{180 + (i % 7) * 0.3},{1.5 + (i % 5) * 0.01}" for i in range(2400)
+    ]
     rows += [f"{1_700_002_400 + i},{180 + (i % 7) * 0.3},{9.0}" for i in range(30)]
     csv.write_text("\n".join(rows) + "\n")
     home = tmp_path / "home"
@@ -62,3 +64,40 @@ def test_demo_refuses_a_busy_port(tmp_path):
         )  # fmt: skip
     assert res.exit_code == 2
     assert f"127.0.0.1:{port}: the port is already in use" in res.output
+
+
+def test_detect_writes_scores_per_row(tmp_path):
+    import csv as _csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    temp = 60 + rng.normal(0, 0.3, n)
+    temp[2500:] += 15  # a real excursion
+    lines = ["time;temp;press;status"]
+    for i in range(n):
+        lines.append(
+            f"2026-02-01T{i // 3600:02d}:{i % 3600 // 60:02d}:{i % 60:02d};{temp[i]:.3f};{2 + rng.normal(0, 0.01):.3f};ok"
+        )
+    src = tmp_path / "hist.csv"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "scored.csv"
+    res = runner.invoke(app, ["detect", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(_csv.DictReader(out.open()))
+    assert len(rows) == n
+    assert list(rows[0]) == ["timestamp", "anomaly_score", "alarm", "top_signal", "reason"]
+    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
+    assert rows[2501]["alarm"] == "1" and rows[2501]["top_signal"] == "temp"
+    assert sum(int(r["alarm"]) for r in rows[:2500]) <= 5
+    assert "non-numeric columns left out: status" in res.output
+
+
+def test_detect_rejects_unknown_column(tmp_path):
+    src = tmp_path / "h.csv"
+    src.write_text("ts,a\n1,2\n2,3\n")
+    res = runner.invoke(
+        app, ["detect", str(src), "--out", str(tmp_path / "o.csv"), "--columns", "b"]
+    )
+    assert res.exit_code == 2 and "no numeric column named b" in res.output

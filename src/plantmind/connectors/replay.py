@@ -31,7 +31,7 @@ from plantmind.connectors.base import Source
 from plantmind.core.plant import PlantIndex
 from plantmind.core.types import SampleBatch
 
-__all__ = ["CsvFormatError", "CsvReplay", "ReplayReport", "parse_time"]
+__all__ = ["CsvFormatError", "CsvReplay", "ReplayReport", "parse_time", "read_table"]
 
 log = logging.getLogger("plantmind.connectors.replay")
 
@@ -311,3 +311,87 @@ class CsvReplay(Source):
 
     async def close(self) -> None:
         self._closed = True
+
+
+def read_table(
+    path: str | Path, *, delimiter: str | None = None, time_column: str | None = None
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray, ReplayReport]:
+    """A CSV as a table: raw time texts, epoch times, the numeric columns' names and their
+    values (rows × columns, NaN where a cell is empty or not a number).
+
+    A column is numeric when most of its non-empty cells parse as numbers (text columns such
+    as a status or a batch id are left out and named in the report). Rows with the wrong
+    number of fields or an unreadable time are skipped and reported with their line numbers.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CsvFormatError(f"{p}: no such file")
+    rep = ReplayReport(layout="table")
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        head = fh.read(64 * 1024)
+        fh.seek(0)
+        if not head.strip():
+            raise CsvFormatError(f"{p}: the file is empty")
+        if delimiter is None:
+            try:
+                delimiter = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+            except csv.Error:
+                delimiter = ","
+        rep.delimiter = delimiter
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = [h.strip() for h in next(reader)]
+        lower = [h.lower() for h in header]
+        if time_column:
+            if time_column not in header:
+                raise CsvFormatError(f"{p}: time column {time_column!r} not in header {header}")
+            t_col = header.index(time_column)
+        else:
+            t_col = next((lower.index(n) for n in TIME_NAMES if n in lower), 0)
+        rep.time_column = header[t_col]
+        width = len(header)
+        raw_times: list[str] = []
+        times: list[float] = []
+        cells: list[list[str]] = []
+        for line_no, row in enumerate(reader, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            rep.rows += 1
+            if len(row) != width:
+                rep.skipped_rows += 1
+                rep.note(f"{p}:{line_no}: {len(row)} fields, expected {width}; row skipped")
+                continue
+            try:
+                t = parse_time(row[t_col])
+            except ValueError as exc:
+                rep.skipped_rows += 1
+                rep.note(f"{p}:{line_no}: {exc}; row skipped")
+                continue
+            raw_times.append(row[t_col])
+            times.append(t)
+            cells.append(row)
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for j, name in enumerate(header):
+        if j == t_col:
+            continue
+        col = np.full(len(cells), np.nan)
+        good = bad = 0
+        for i, row in enumerate(cells):
+            try:
+                col[i] = _to_float(row[j])
+                good += 1
+            except ValueError:
+                bad += 1
+        if good and good >= bad:
+            names.append(name)
+            columns.append(col)
+            rep.bad_values += bad
+        else:
+            rep.unknown_columns.append(name)
+    if rep.unknown_columns:
+        rep.note(f"{p}: non-numeric columns left out: {', '.join(rep.unknown_columns)}")
+    if not names:
+        raise CsvFormatError(f"{p}: no numeric column besides the time column {header[t_col]!r}")
+    values = np.column_stack(columns) if columns else np.empty((len(cells), 0))
+    rep.samples = int(values.size)
+    return raw_times, np.asarray(times), names, values, rep
