@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from plantmind import __version__
+from plantmind.central.cli import central_app, token_app
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
+from plantmind.sync.cli_commands import audit as sync_audit
 
 app = typer.Typer(
     name="plantmind",
@@ -37,6 +39,9 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
+app.add_typer(central_app, name="central")
+app.add_typer(token_app, name="token")
+app.command("audit")(sync_audit)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -119,7 +124,8 @@ def demo(
     def show(p: DemoProgress) -> None:
         if p.url and not state["announced"]:
             state["announced"] = True
-            console.print(f"edge node API and page: [bold]{p.url}[/]  (OpenAPI: {p.url}docs)")
+            page = p.extra.get("page_url", p.url)
+            console.print(f"edge node API and page: [bold]{page}[/]  (OpenAPI: {p.url}docs)")
         if p.phase == "learning history":
             if p.sim_ts - state["last"] >= 3600 or not state["last"]:
                 state["last"] = p.sim_ts
@@ -495,6 +501,53 @@ def bench_tep(
         raise _fail(f"{tep_root}: no d00.dat (expected the Tennessee Eastman files)")
     summary = run_tep(tep_root, out)
     console.print(format_tep_table(summary), highlight=False)
+
+
+@bench_app.command("sync")
+def bench_sync(
+    json_out: Annotated[Path, typer.Option("--json", help="Write the figures here.")],
+    events: Annotated[int, typer.Option(help="Events per path.")] = 200_000,
+    db: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL for the MQTT path (default: local test db).")
+    ] = None,
+) -> None:
+    """Outbox → hub throughput, lost and duplicated events: MQTT + PostgreSQL, and embedded."""
+    from plantmind.bench.sync import run_sync_bench
+
+    for row in run_sync_bench(json_out, n_events=events, pg_url=db, progress=console.print):
+        console.print(row)
+
+
+@bench_app.command("throughput")
+def bench_throughput(
+    signals: Annotated[int, typer.Option(help="Signals in the many-signal run.")] = 10_000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """Detector samples/s and p50/p99 batch latency, single signal and many, beside River."""
+    from plantmind.bench.throughput import run_throughput_bench
+
+    r = run_throughput_bench(many_signals=signals, progress=console.print)
+    table = Table(title="Detector throughput (one core)")
+    for col in ("stream", "detector", "samples/s", "p50 batch ms", "p99 batch ms", "batch"):
+        table.add_column(col, no_wrap=True)
+    for stream in ("single_signal", "many_signals"):
+        for name, m in r[stream].items():
+            sps = m.get("samples_per_s")
+            table.add_row(
+                "1 signal" if stream == "single_signal" else f"{r['signals']:,} signals",
+                name,
+                f"{sps:,.0f}" if sps else m.get("note", "-"),
+                f"{m['p50_batch_ms']:.2f}" if m.get("p50_batch_ms") is not None else "-",
+                f"{m['p99_batch_ms']:.2f}" if m.get("p99_batch_ms") is not None else "-",
+                str(m.get("batch_size", "-")),
+            )
+    console.print(table)
+    console.print(
+        f"bytes per signal: {r['bytes_per_signal']}; default vs River HST: {r['default_vs_river_hst']}×"
+    )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover
