@@ -1,6 +1,6 @@
 """The detector contract: a causal, online scorer of many signals at once, fed columnar batches.
 
-Every detector passes the same conformance checks (``tests/detect/test_conformance.py``):
+Every detector passes the same conformance checks (``tests/detect/test_detector_conformance.py``):
 the score at time t does not change when data after t changes; NaN, gaps and a signal that
 stops reporting are survived; state saves and restores; memory per signal is bounded.
 """
