@@ -1,70 +1,73 @@
-"""``StreamingRankDetector``: a per-signal, rank-calibrated surprise detector with event
-(onset) reporting, fed columnar batches, one configuration for every signal.
+"""``StreamingRankDetector``: contextual novelty of the quantised value sequence, fused with
+rank-calibrated step / level / stuck surprise, with event (onset) reporting. Per-signal state
+arrays, columnar batches, one numba kernel, one configuration for every signal.
 
 Method
 ------
-Two statistics are computed for each sample *before* the sample is learned (so the score at
-t depends only on data up to t):
+Everything at sample t is computed *before* the sample is learned, so the score at t depends
+only on data up to t.
 
-* **step**: ``|x_t − x_{t−1}|`` in units of the signal's typical step (an exponentially
-  weighted mean absolute step, memory ``scale_window``). It reacts to spikes, level shifts,
-  bursts and variance increases at the sample where they start.
-* **level novelty**: the value is quantised into ``levels`` cells of the signal's running
-  range (expands at once, contracts very slowly), plus one cell below and one above; the
-  statistic is the inverse of the cell's exponentially decayed occupancy (memory
-  ``novelty_memory``). It reacts to values the signal rarely or never visits (a new operating
-  level, a slow excursion, a stuck-at value in an unusual place), which the step statistic
-  misses when the change is gradual. This is the value-only, bounded-memory core of the
-  "contextual" novelty used by CAD OSE and of HTM's "never seen this input" signal.
-* **stuck**: the length of the current run of exactly repeated values, ranked as if
-  ``stuck_margin`` times shorter (signals with quantised values repeat often; a frozen
-  sensor repeats far longer than it ever has).
+**Contextual novelty** (after M. Smirnov's Contextual Anomaly Detector, CAD OSE, in NAB).
+The value is quantised on a *dyadic grid anchored at zero*: the cell width is the power of
+two that splits the signal's range so far (all-time min to max) into ``grid_levels/2 …
+grid_levels`` cells, and the symbol is ``floor(x / width)`` together with the width. The
+grid never shifts with the data; it only coarsens when the range doubles (a record). For each order
+``k = 1 … orders`` the n-gram of the last ``k`` symbols is looked up in a small per-signal
+hashed memory of seen n-grams (``contexts`` slots, 8-way buckets, least-recently-seen
+eviction, 32-bit fingerprint + 32-bit age per slot). A new n-gram of order k counts
+``1 − r_k``, where ``r_k`` is the signal's own recent rate of new n-grams of that order
+(memory ``rank_memory``): novelty at an order where novelty is routine (long n-grams of a
+noisy signal) is no evidence. The **novelty depth** ``f`` is the mean of these counts over the
+orders: about 1 when the symbol itself is new (a new level), 3/4 for a never-seen transition
+between known levels, 1/2 for a new three-symbol pattern, and so on (if a shorter n-gram is
+new all longer ones are too).
 
-Each of the three statistics is turned into a **tail probability** by ranking it against its own recent
-history: a decayed histogram of ``ln(statistic)`` (48 bins, memory ``rank_memory``) gives
-``p = (n_ge + 1)/(n + 1)`` — the conformal p-value of Vovk et al. with exponential forgetting
-— and beyond the largest value seen the tail is extended exponentially in ``ln(statistic)``
-so that bigger surprises still rank higher. The smallest p-value is doubled (Bonferroni over
-the step and novelty channels; the stuck channel is already made conservative by its margin). The score is
-``−ln p / (−ln p + ln(1/alarm_p))``, so 0.5 is exactly ``p = alarm_p``; feedback rescales
-``−ln p`` per signal.
+**Rank-calibrated surprise** ``u`` (kept from the previous version): the step
+``|x_t − x_{t−1}|`` in units of the typical step, the inverse occupancy of the value's cell
+in the running range, and the length of a run of repeated values are each ranked against
+their own decayed histogram (conformal p-value with exponential forgetting, Vovk et al.);
+``p`` is the smallest p-value times 2 (Bonferroni) and ``u = −ln p / (−ln p + ln(1/alarm_p))``
+so ``u = 1/2`` exactly at ``p = alarm_p``.
 
-**Event reporting** (refractory period): a score is emitted only while it exceeds a decaying
-maximum of the signal's recent scores (time constant ``refractory`` samples); otherwise the
-output is 0. A persistent fault therefore raises one alert at its onset and again only if it
-gets worse, whatever threshold a consumer applies — this is what NAB rewards and what an
-operator wants, and it is threshold-free (it does not depend on the alarm point).
+**Fusion**: ``s = (2 f + u) / 3``. With 0.5 as the alarm point this reads, for a signal
+whose short patterns are regular: a new level (``f ≈ 1``) or a never-seen transition
+(``f ≈ 3/4``) is an alarm by itself; a new
+three-symbol pattern (``f = 1/2``) is one only together with a surprise at ``p ≤ alarm_p``;
+surprise alone is not (most NAB false positives of the previous version were such
+isolated steps inside known patterns). A frozen value is the exception: the stuck channel
+alone (its p-value, ranked as if the run were ``stuck_margin`` times shorter) also raises the
+score, ``s = max(s, u_stuck)``.
 
-Because everything is a rank of the signal against its own past, the detector is
-self-calibrating: no per-signal scale, unit or threshold is configured. All state is a fixed
-set of arrays indexed by signal id (about 1 KiB per signal), so memory is bounded and
-many signals interleaved in one batch are scored by one numba kernel in arrival order.
+**Event reporting**: after a reported score ≥ 0.5 the output is 0 for ``rest`` samples
+(CAD's "rest period"; NAB credits only the first detection in a window and charges every
+false positive, and an operator wants one alert per episode). Feedback divides the odds
+``s/(1 − s)`` of the signal's score by a per-signal gain (false alarm: gain up until that
+alert falls below 0.5; missed: gain down).
 
-References: A. Lavin, S. Ahmad, "Evaluating real-time anomaly detection algorithms — the
-Numenta Anomaly Benchmark", ICMLA 2015; S. Ahmad et al., "Unsupervised real-time anomaly
-detection for streaming data", Neurocomputing 262 (2017) (anomaly likelihood: scores judged
-against the distribution of the signal's own recent scores); M. Smirnov, "CAD OSE"
-(contextual anomaly detector, NAB); V. Vovk, A. Gammerman, G. Shafer, "Algorithmic Learning
-in a Random World" (2005) (conformal p-values); the decayed-histogram quantile idea follows
-stochastic-approximation quantile tracking as in ``plantmind.detect.robust``.
+References: M. Smirnov, Contextual Anomaly Detector OSE (github.com/smirmik/CAD; NAB
+``nab/detectors/context_ose``); A. Lavin, S. Ahmad, "Evaluating real-time anomaly detection
+algorithms — the Numenta Anomaly Benchmark", ICMLA 2015; S. Ahmad et al., "Unsupervised
+real-time anomaly detection for streaming data", Neurocomputing 262 (2017); V. Vovk,
+A. Gammerman, G. Shafer, "Algorithmic Learning in a Random World" (2005).
 
 Known limits
 ------------
-* Measured on NAB v1.1 (one configuration, no labels): 52.7 standard / 40.6 low-FP /
-  62.1 low-FN with NAB's optimised threshold, 49.4 / 38.1 / 54.8 at its own alarm point
-  (score 0.5) — below HTM (70.1) and ARTime (74.9), which also use each file's min/max
-  (not causal). See ``plantmind.bench.nab``.
-* A smooth ramp whose steps stay typical is not reported while the range grows with it
-  (the "above range" cell was occupied during warm-up); a variance *decrease* short of a
-  frozen value is not reported.
-* No seasonality model: a value or step that is normal at 3 pm but abnormal at 3 am is not
-  seen unless it is rare overall (a daily cycle is learned only as a range of levels).
-* Timestamps are not used; statistics are per sample, so very irregular sampling changes
-  the step statistic's meaning.
-* Slow drifts are caught only once they reach rarely visited levels; a change in the
-  *shape* of a pattern that keeps values and steps typical is not seen.
-* After an alert, the same fault at the same size is not reported again for about
-  ``refractory`` samples (event reporting, by design).
+* NAB v1.1 (one configuration, no labels, strictly causal): 61.2 standard / 49.0 low-FP /
+  67.0 low-FN with NAB's optimised threshold, 59.3 / 47.7 / 64.8 at its own alarm point
+  (0.5) — above the previous version (52.7 / 40.6 / 62.1) but below CAD OSE (69.9),
+  HTM (70.1) and ARTime (74.9), which all scale their input with each file's *whole-file*
+  min/max (not causal). A 4x larger context memory (``contexts=1024``, 6 KiB more per
+  signal) gives 62.3 / 51.2 / 67.7 (61.0 / 50.2 / 66.2 at 0.5). State: about 3.5 KiB per
+  signal.
+* On white noise it alarms at about the nominal rate ``alarm_p`` (rare tail values make
+  rare transitions).
+* Before the first record the grid is finer than the final range would make it, so noisy
+  signals see more novel patterns early on. This is the main cost of being causal: the same
+  n-gram novelty quantised with each file's whole-file min/max scores about 67 on NAB.
+* A pattern change that keeps every n-gram of up to ``orders`` symbols familiar (e.g. a
+  missing daily peak whose shape occurs elsewhere) is not seen; there is no time-of-day model.
+* Timestamps are not used; statistics are per sample.
+* After an alert, the signal is silent for ``rest`` samples (by design).
 """
 
 from __future__ import annotations
@@ -79,31 +82,37 @@ from plantmind.detect.base import Detector, Scores
 
 __all__ = ["StreamingConfig", "StreamingRankDetector"]
 
-NONE, STEP, NOVELTY, STUCK = range(4)
+NONE, STEP, NOVELTY, STUCK, CONTEXT = range(5)
 _NSTAT = 3  # step, level novelty, stuck run
 _NBINS = 48  # bins of ln(statistic), from _LO in steps of _BW (ln 0.05 … ln 8100)
 _LO = -3.0
 _BW = 0.25
 _SEED = 8  # samples that seed the step scale and range before ranks are learned
 _RESCALE = 1e150  # lazily decayed weights are renormalised when they grow past this
+_WAYS = 8  # slots per bucket of the context memory
+_MASK32 = np.uint64(0xFFFFFFFF)
+_EMPTY_AGE = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
 class StreamingConfig:
     """One configuration for all signals. Lengths are in samples of the signal.
 
-    Every constant is a memory length or a probability, none is in the signal's unit.
+    Every constant is a memory length, a count or a probability, none is in the signal's unit.
     """
 
     warmup: int = 100  # samples learned before the first score (NAB's probation is 15 %)
+    orders: int = 4  # context lengths 1 … orders symbols
+    contexts: int = 256  # slots of the per-signal memory of seen n-grams (multiple of 8)
+    grid_levels: int = 8  # the dyadic grid splits the range into grid_levels/2 … grid_levels
+    rest: int = 120  # samples of silence after a reported alarm (CAD: probation / 5)
     scale_window: int = 1000  # memory of the typical step
     rank_memory: int = 1000  # memory of each statistic's rank histogram
     novelty_memory: int = 4000  # memory of level occupancy
     levels: int = 8  # cells of the running range for level novelty
-    range_forget: float = 3e-5  # per-sample contraction of the range (fraction of its width)
-    refractory: int = 1000  # time constant of the event-reporting decaying maximum
+    range_forget: float = 3e-5  # per-sample contraction of the running range
     tail_slope: float = 2.0  # beyond the largest value seen, p falls as statistic^-slope
-    alarm_p: float = 1.0 / 300.0  # combined tail probability at which the score is 0.5
+    alarm_p: float = 1.0 / 300.0  # tail probability at which the surprise u is 0.5
     stuck_margin: float = 4.0  # a repeat run is ranked as if this many times shorter
 
 
@@ -113,7 +122,9 @@ _STATE_FIELDS = (
     "dmad",
     "lo",
     "hi",
-    "peak",
+    "gmin",
+    "gmax",
+    "quiet",
     "hist",
     "hist_w",
     "hist_tot",
@@ -121,8 +132,22 @@ _STATE_FIELDS = (
     "occ_w",
     "occ_tot",
     "run",
-    "sensitivity",
+    "sym",
+    "table",
+    "gain",
+    "nov_rate",
 )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix(h):
+    """splitmix64 finaliser."""
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -169,14 +194,41 @@ def _hist_add(hist, s, k, hist_w, hist_tot, lz, grow):
     hist_w[s, k] = w
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _seen(table, s, h, now):
+    """Look up (and insert or refresh) hash ``h`` in signal s's n-gram memory; True if seen.
+
+    A slot packs a 32-bit fingerprint (never 0) and the 32-bit sample count at which it was
+    last seen; a miss replaces the least recently seen slot of the 8-way bucket."""
+    fp = (h >> np.uint64(32)) | np.uint64(1)
+    nb = table.shape[1] // _WAYS
+    base = int((h & _MASK32) % np.uint64(nb)) * _WAYS
+    stamp = np.uint64(now) & _MASK32
+    victim = base
+    oldest = np.uint64(0)
+    for j in range(base, base + _WAYS):
+        e = table[s, j]
+        if (e >> np.uint64(32)) == fp:
+            table[s, j] = (fp << np.uint64(32)) | stamp
+            return True
+        # empty slots go first, then the least recently seen (ages wrap at 2**32 samples)
+        age = _EMPTY_AGE if e == 0 else (stamp - (e & _MASK32)) & _MASK32
+        if age > oldest or j == base:
+            oldest = age
+            victim = j
+    table[s, victim] = (fp << np.uint64(32)) | stamp
+    return False
+
+
 @njit(cache=True, nogil=True)
 def _score_kernel(
     sig, val, out_score, out_chan, out_dev,
-    count, last_x, dmad, lo, hi, peak, hist, hist_w, hist_tot, occ, occ_w, occ_tot,
-    run, sensitivity,
-    warmup, a_scale, hist_grow, occ_grow, levels, forget, peak_decay, slope, ln_alarm,
-    ln_run_margin,
+    count, last_x, dmad, lo, hi, gmin, gmax, quiet, hist, hist_w, hist_tot, occ, occ_w,
+    occ_tot, run, sym, table, gain, nov_rate,
+    a_rate, warmup, a_scale, hist_grow, occ_grow, levels, forget, slope, ln_alarm, ln_run_margin,
+    grid_levels, rest,
 ):  # fmt: skip
+    orders = sym.shape[1]
     for i in range(sig.shape[0]):
         s = sig[i]
         x = val[i]
@@ -191,8 +243,33 @@ def _score_kernel(
             last_x[s] = x
             lo[s] = x
             hi[s] = x
-            continue
+            gmin[s] = x
+            gmax[s] = x
         eps = 1e-9 + 1e-6 * abs(x)
+        # --- contextual novelty on the dyadic grid -----------------------------------------
+        if x > gmax[s]:
+            gmax[s] = x
+        if x < gmin[s]:
+            gmin[s] = x
+        span = max(gmax[s] - gmin[s], 1e-9 * max(abs(x), 1.0))
+        e2 = int(np.ceil(np.log2(span / grid_levels)))
+        cell = int(np.floor(x / np.ldexp(1.0, e2)))
+        for j in range(orders - 1, 0, -1):
+            sym[s, j] = sym[s, j - 1]
+        sym[s, 0] = cell * 256 + (e2 + 128)  # the grid's scale is part of the symbol
+        f = 0.0
+        h = np.uint64(0x9E3779B97F4A7C15)
+        a_nov = max(a_rate, 1.0 / (n + 1))
+        for k in range(min(orders, n + 1)):
+            h = _mix(h ^ np.uint64(sym[s, k] & 0x7FFFFFFFFFFFFFFF) ^ np.uint64(k + 1))
+            new = 0.0 if _seen(table, s, h, n) else 1.0
+            f += new * (1.0 - nov_rate[s, k])  # routine novelty is no evidence
+            nov_rate[s, k] += a_nov * (new - nov_rate[s, k])
+        f /= orders
+        if n == 0:
+            count[s] = 1
+            continue
+        # --- rank-calibrated surprise ------------------------------------------------------
         d = abs(x - last_x[s])
         z_step = d / (dmad[s] + eps)
         width = hi[s] - lo[s]
@@ -203,10 +280,9 @@ def _score_kernel(
             q = -1
         if q > levels:
             q = levels
-        cell = q + 1
+        qc = q + 1
         w_occ = occ_w[s]
-        rarity = (occ_tot[s] / w_occ + 1.0) / (occ[s, cell] / w_occ + 0.5)
-        # rank both statistics against their own history, then learn them
+        rarity = (occ_tot[s] / w_occ + 1.0) / (occ[s, qc] / w_occ + 0.5)
         lz0 = np.log(z_step + 1e-12)
         lz1 = np.log(rarity)
         r = run[s] + 1 if d == 0.0 else 0
@@ -226,17 +302,30 @@ def _score_kernel(
             if p2 < p:
                 p, chan, dev = p2, STUCK, float(r)
             p = min(1.0, 2.0 * p)
-            nl = -np.log(p) / sensitivity[s]
-            sc = nl / (nl + ln_alarm)
-            pk = peak[s]
-            if sc > pk:
+            nl = -np.log(p)
+            u = nl / (nl + ln_alarm)
+            sc = (2.0 * f + u) / 3.0
+            if f >= 0.5 and 2.0 * f >= u:
+                chan, dev = CONTEXT, f
+            if r > 0:  # a frozen value may alarm on its own
+                p2b = min(1.0, 2.0 * p2)
+                nl2 = -np.log(p2b)
+                u2 = nl2 / (nl2 + ln_alarm)
+                if u2 > sc:
+                    sc, chan, dev = u2, STUCK, float(r)
+            g = gain[s]
+            sc = sc / (sc + (1.0 - sc) * g)
+            if quiet[s] > 0:
+                quiet[s] -= 1
+            else:
                 out_score[i] = sc
                 out_chan[i] = chan
                 out_dev[i] = dev
-            peak[s] = max(pk * peak_decay, sc)
+                if sc >= 0.5:
+                    quiet[s] = rest
         # --- learning --------------------------------------------------------------------
         w = w_occ * occ_grow
-        occ[s, cell] += w
+        occ[s, qc] += w
         occ_tot[s] += w
         if w > _RESCALE:
             for j in range(occ.shape[1]):
@@ -258,8 +347,8 @@ def _score_kernel(
 
 
 class StreamingRankDetector(Detector):
-    """Rank-calibrated step and level-novelty detector with event reporting; see the module
-    docstring.
+    """Contextual-novelty detector fused with rank-calibrated surprise, with event reporting;
+    see the module docstring.
 
     Examples
     --------
@@ -267,20 +356,24 @@ class StreamingRankDetector(Detector):
     >>> from plantmind.core.types import SampleBatch
     >>> rng = np.random.default_rng(0)
     >>> x = 10 + rng.normal(0, 0.1, 1500)
-    >>> x[1200] = 14.0                                    # a spike
+    >>> x[1200] = 14.0                                    # a spike to a new level
     >>> det = StreamingRankDetector(1)
     >>> out = det.score_batch(SampleBatch(np.zeros(1500), np.arange(1500.0), x))
     >>> bool(out.score[1200] >= 0.5), det.CHANNELS[out.channel[1200]]
-    (True, 'step')
+    (True, 'context novelty')
     """
 
-    CHANNELS = ("none", "step", "level novelty", "stuck")
+    CHANNELS = ("none", "step", "level novelty", "stuck", "context novelty")
 
     def __init__(self, n_signals: int, *, config: StreamingConfig | None = None) -> None:
         self.config = config or StreamingConfig()
         c = self.config
         if c.levels < 1 or c.warmup < 1 or min(c.scale_window, c.rank_memory) < 1:
             raise ValueError("levels, warmup, scale_window and rank_memory must be >= 1")
+        if c.orders < 1 or c.grid_levels < 1 or c.rest < 0:
+            raise ValueError("orders and grid_levels must be >= 1, rest >= 0")
+        if c.contexts < _WAYS or c.contexts % _WAYS:
+            raise ValueError(f"contexts must be a positive multiple of {_WAYS}")
         if not 0.0 < c.alarm_p < 1.0:
             raise ValueError("alarm_p must be in (0, 1)")
         self._state: dict[str, np.ndarray] = {}
@@ -291,26 +384,43 @@ class StreamingRankDetector(Detector):
     def n_signals(self) -> int:
         return self._n
 
+    def _shapes(self, n: int) -> dict[str, tuple[int, ...]]:
+        c = self.config
+        return {
+            "hist": (n, _NSTAT, _NBINS),
+            "hist_w": (n, _NSTAT),
+            "hist_tot": (n, _NSTAT),
+            "occ": (n, c.levels + 2),
+            "sym": (n, c.orders),
+            "table": (n, c.contexts),
+            "nov_rate": (n, c.orders),
+        }
+
     def resize(self, n_signals: int) -> None:
         if n_signals < self._n:
             raise ValueError(f"cannot shrink a detector from {self._n} to {n_signals} signals")
         add = n_signals - self._n
-        cells = self.config.levels + 2
+        shp = self._shapes(add)
         fresh = {
             "count": np.zeros(add, np.int64),
             "last_x": np.full(add, np.nan),
             "dmad": np.zeros(add),
             "lo": np.zeros(add),
             "hi": np.zeros(add),
-            "peak": np.zeros(add),
-            "hist": np.zeros((add, _NSTAT, _NBINS)),
-            "hist_w": np.ones((add, _NSTAT)),
-            "hist_tot": np.zeros((add, _NSTAT)),
-            "occ": np.zeros((add, cells)),
+            "gmin": np.zeros(add),
+            "gmax": np.zeros(add),
+            "quiet": np.zeros(add, np.int64),
+            "hist": np.zeros(shp["hist"]),
+            "hist_w": np.ones(shp["hist_w"]),
+            "hist_tot": np.zeros(shp["hist_tot"]),
+            "occ": np.zeros(shp["occ"]),
             "occ_w": np.ones(add),
             "occ_tot": np.zeros(add),
             "run": np.zeros(add, np.int64),
-            "sensitivity": np.ones(add),
+            "sym": np.zeros(shp["sym"], np.int64),
+            "table": np.zeros(shp["table"], np.uint64),
+            "gain": np.ones(add),
+            "nov_rate": np.zeros(shp["nov_rate"]),
         }
         for name in _STATE_FIELDS:
             old = self._state.get(name)
@@ -328,27 +438,28 @@ class StreamingRankDetector(Detector):
         st = self._state
         _score_kernel(
             batch.signal, batch.value, score, chan, dev,
-            st["count"], st["last_x"], st["dmad"], st["lo"], st["hi"], st["peak"],
-            st["hist"], st["hist_w"], st["hist_tot"], st["occ"], st["occ_w"], st["occ_tot"],
-            st["run"], st["sensitivity"],
-            c.warmup, 1.0 / c.scale_window, 1.0 / (1.0 - 1.0 / c.rank_memory),
-            1.0 / (1.0 - 1.0 / c.novelty_memory), c.levels, c.range_forget,
-            float(np.exp(-1.0 / c.refractory)), c.tail_slope, float(-np.log(c.alarm_p)),
-            float(np.log(c.stuck_margin)),
+            st["count"], st["last_x"], st["dmad"], st["lo"], st["hi"], st["gmin"], st["gmax"],
+            st["quiet"], st["hist"], st["hist_w"], st["hist_tot"], st["occ"], st["occ_w"],
+            st["occ_tot"], st["run"], st["sym"], st["table"], st["gain"], st["nov_rate"],
+            1.0 / c.rank_memory, c.warmup, 1.0 / c.scale_window, 1.0 / (1.0 - 1.0 / c.rank_memory),
+            1.0 / (1.0 - 1.0 / c.novelty_memory), c.levels, c.range_forget, c.tail_slope,
+            float(-np.log(c.alarm_p)), float(np.log(c.stuck_margin)), float(c.grid_levels),
+            c.rest,
         )  # fmt: skip
         return Scores(score, chan, dev)
 
     def feedback(self, signal: int, kind: str, score: float) -> None:
-        """A false alarm makes the signal less sensitive: its tail-probability scale moves so
-        that the reported score falls below the alarm point (at least ×1.25); a missed event
-        makes it more sensitive (÷1.25). Bounded to [0.25, 8]."""
-        sens = self._state["sensitivity"]
+        """A false alarm makes the signal less sensitive: the odds ``s/(1 − s)`` of its scores
+        are divided by a gain raised so that an alert like this one falls below the alarm
+        point (at least ×1.25); a missed event makes it more sensitive (gain ÷1.25). The gain
+        is bounded to [1/8, 64]."""
+        gain = self._state["gain"]
         if kind == "false_alarm":
             s = min(max(float(score), 0.5), 0.999)
-            nl_seen = s / (1.0 - s) * sens[signal]  # −ln p / ln(1/alarm_p) at that score
-            sens[signal] = float(np.clip(max(sens[signal] * 1.25, 1.1 * nl_seen), 0.25, 8.0))
+            odds_raw = s / (1.0 - s) * gain[signal]  # odds before this signal's gain
+            gain[signal] = float(np.clip(max(gain[signal] * 1.25, 1.1 * odds_raw), 0.125, 64.0))
         elif kind == "missed":
-            sens[signal] = float(np.clip(sens[signal] / 1.25, 0.25, 8.0))
+            gain[signal] = float(np.clip(gain[signal] / 1.25, 0.125, 64.0))
         else:
             raise ValueError(f"unknown feedback kind {kind!r}: use 'false_alarm' or 'missed'")
 
@@ -360,13 +471,7 @@ class StreamingRankDetector(Detector):
         if missing:
             raise ValueError(f"detector state lacks {sorted(missing)}")
         n = len(state["count"])
-        cells = self.config.levels + 2
-        shapes = {
-            "hist": (n, _NSTAT, _NBINS),
-            "hist_w": (n, _NSTAT),
-            "hist_tot": (n, _NSTAT),
-            "occ": (n, cells),
-        }
+        shapes = self._shapes(n)
         for name in _STATE_FIELDS:
             want = shapes.get(name, (n,))
             if np.shape(state[name]) != want:
