@@ -266,9 +266,12 @@ def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
                 if getattr(key, "value", None) == part:
                     nxt = value
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                nxt = node.value[part]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            nxt = node.value[part]
         if nxt is None:
             break
         node = nxt
