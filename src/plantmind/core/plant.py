@@ -18,6 +18,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from plantmind.core.connectivity import ConnectorConfig
+
 __all__ = [
     "Asset",
     "DocumentFolder",
@@ -115,6 +117,7 @@ class Site(_Model):
     lines: list[Line] = Field(default_factory=list)
     stations: list[Station] = Field(default_factory=list)
     documents: list[DocumentFolder] = Field(default_factory=list)
+    connectors: list[ConnectorConfig] = Field(default_factory=list)
 
 
 EgressCategory = Literal[
