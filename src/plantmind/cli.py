@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from plantmind import __version__
+from plantmind.central.cli import central_app, token_app
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
+from plantmind.sync.cli_commands import audit as sync_audit
 
 app = typer.Typer(
     name="plantmind",
@@ -37,6 +39,9 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
+app.add_typer(central_app, name="central")
+app.add_typer(token_app, name="token")
+app.command("audit")(sync_audit)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -496,6 +501,21 @@ def bench_tep(
         raise _fail(f"{tep_root}: no d00.dat (expected the Tennessee Eastman files)")
     summary = run_tep(tep_root, out)
     console.print(format_tep_table(summary), highlight=False)
+
+
+@bench_app.command("sync")
+def bench_sync(
+    json_out: Annotated[Path, typer.Option("--json", help="Write the figures here.")],
+    events: Annotated[int, typer.Option(help="Events per path.")] = 200_000,
+    db: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL for the MQTT path (default: local test db).")
+    ] = None,
+) -> None:
+    """Outbox → hub throughput, lost and duplicated events: MQTT + PostgreSQL, and embedded."""
+    from plantmind.bench.sync import run_sync_bench
+
+    for row in run_sync_bench(json_out, n_events=events, pg_url=db, progress=console.print):
+        console.print(row)
 
 
 @bench_app.command("throughput")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from plantmind.core.auth import TokenStore
 from plantmind.core.types import SampleBatch
 from plantmind.detect.robust import RobustConfig
 from plantmind.edge.api import create_app
@@ -35,9 +36,20 @@ def node(tmp_path, plant):
 
 
 @pytest.fixture
-def client(node):
+def tokens(node):
+    return TokenStore.in_home(node.home)
+
+
+@pytest.fixture
+def anonymous(node):
     with TestClient(create_app(node)) as c:
         yield c
+
+
+@pytest.fixture
+def client(anonymous, tokens):
+    anonymous.headers["Authorization"] = f"Bearer {tokens.create('operator')}"
+    return anonymous
 
 
 def _raise_alert(node) -> str:
@@ -113,3 +125,41 @@ def test_page_is_served_without_external_assets(client):
     html = client.get("/").text
     assert "<canvas" in html or "canvas" in html
     assert "http://" not in html and "https://" not in html  # works air-gapped
+
+
+def test_api_needs_a_valid_token_but_health_is_open(anonymous, tokens):
+    assert anonymous.get("/health").status_code == 200
+    r = anonymous.get("/api/alerts")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    bad = {"Authorization": "Bearer pm_0000_wrong"}
+    assert anonymous.get("/api/alerts", headers=bad).status_code == 401
+    good = tokens.create("viewer")
+    forged = good[:-4] + "AAAA"
+    assert (
+        anonymous.get("/api/alerts", headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
+    assert (
+        anonymous.get("/api/alerts", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    )
+
+
+def test_a_viewer_cannot_act_on_alerts(anonymous, tokens, node):
+    alert_id = _raise_alert(node)
+    viewer = {"Authorization": f"Bearer {tokens.create('viewer')}"}
+    for action in ("acknowledge", "resolve", "false-alarm"):
+        r = anonymous.post(f"/api/alerts/{alert_id}/{action}", headers=viewer)
+        assert r.status_code == 403 and "operator" in r.json()["detail"]
+    assert anonymous.post(f"/api/alerts/{alert_id}/acknowledge").status_code == 401
+    operator = {"Authorization": f"Bearer {tokens.create('operator')}"}
+    assert (
+        anonymous.post(f"/api/alerts/{alert_id}/acknowledge", headers=operator).status_code == 200
+    )
+
+
+def test_tokens_are_stored_hashed(tokens):
+    token = tokens.create("admin", label="test")
+    text = tokens.path.read_text()
+    assert token not in text and token.split("_")[2] not in text
+    assert tokens.verify(token).role.name == "ADMIN"
+    assert tokens.revoke(token.split("_")[1]) and tokens.verify(token) is None

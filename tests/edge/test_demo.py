@@ -48,18 +48,27 @@ def test_demo_serves_the_api_while_running(tmp_path):
         async def probe() -> None:
             while "url" not in seen:
                 await asyncio.sleep(0.05)
+            # the demo's admin token travels in the page URL's fragment
+            token = str(seen["page_url"]).split("#token=", 1)[1]
+            auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=str(seen["url"])) as client:
                 seen["health"] = (await client.get("/health")).json()
-                seen["assets"] = (await client.get("/api/assets")).json()
+                seen["anonymous"] = (await client.get("/api/assets")).status_code
+                seen["assets"] = (await client.get("/api/assets", headers=auth)).json()
 
         def on_progress(p: DemoProgress) -> None:
             if p.url and "url" not in seen:
+                seen["page_url"] = p.extra["page_url"]
                 seen["url"] = p.url
 
         task = asyncio.create_task(probe())
-        await run_demo(cfg, on_progress)
+        seen["summary"] = await run_demo(cfg, on_progress)
         await asyncio.wait_for(task, 5)
 
     asyncio.run(main())
     assert seen["health"]["status"] == "ok"
     assert len(seen["assets"]) == 5
+    assert seen["anonymous"] == 401
+    hub = seen["summary"]["hub"]  # the in-process hub got what the site's policy lets out
+    assert hub["sites"] == 1 and hub["outbox"]["queued"] == 0
+    assert set(hub["events_by_category"]) <= {"alerts", "health", "aggregates"}

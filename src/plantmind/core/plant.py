@@ -126,10 +126,23 @@ EgressCategory = Literal[
 
 
 class EgressPolicy(_Model):
-    """What may leave the site. Placeholder until the sync capability enforces it; the default
-    is the safe one: alerts, health summaries and hourly aggregates only."""
+    """What may leave the site, enforced by :mod:`plantmind.sync.egress` when an event enters
+    the outbox. The default is the safe one: alerts, health summaries and hourly aggregates
+    only; raw samples, images and document text stay home unless listed in ``allow``."""
 
     allow: list[EgressCategory] = Field(default_factory=lambda: ["alerts", "health", "aggregates"])
+    outbox_max_mb: float = Field(
+        default=256.0,
+        gt=0,
+        description="Disk budget of the outbox's queued payloads; over it the oldest events of "
+        "the lowest-priority category are dropped first (aggregates, then health, then alerts).",
+    )
+    outbox_max_events: int = Field(
+        default=2_000_000, gt=0, description="Most events queued in the outbox."
+    )
+    aggregate_period_s: float = Field(
+        default=3600.0, gt=0, description="Width of the aggregate summaries sent to the hub."
+    )
 
 
 class Plant(_Model):

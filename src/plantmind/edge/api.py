@@ -2,6 +2,11 @@
 
 Handlers are ``async def`` on purpose: they run on the event loop that also runs the
 pipeline, so they see alerts and the sample ring between two batches, never half-way.
+
+Every ``/api`` route needs a bearer token (:mod:`plantmind.core.auth`): viewer to read,
+operator to acknowledge, resolve or mark a false alarm. ``/health`` is open, and so are the
+page shell and the OpenAPI schema, which hold no plant data (the page reads its token from
+the URL fragment, which browsers never send to the server).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from plantmind import __version__
+from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
 from plantmind.core.types import Alert
 from plantmind.edge.node import EdgeNode
 
@@ -45,7 +51,7 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-api = APIRouter(prefix="/api")
+api = APIRouter(prefix="/api", dependencies=[Depends(require_role(Role.VIEWER))])
 
 
 @api.get("/plant")
@@ -151,7 +157,7 @@ async def alert(node: NodeDep, alert_id: str) -> dict[str, Any]:
 
 
 @api.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(node: NodeDep, alert_id: str) -> dict[str, Any]:
+async def acknowledge(node: NodeDep, alert_id: str, who: OperatorDep) -> dict[str, Any]:
     """Acknowledge an open alert."""
     _alert_or_404(node, alert_id)
     try:
@@ -161,14 +167,14 @@ async def acknowledge(node: NodeDep, alert_id: str) -> dict[str, Any]:
 
 
 @api.post("/alerts/{alert_id}/resolve")
-async def resolve(node: NodeDep, alert_id: str) -> dict[str, Any]:
+async def resolve(node: NodeDep, alert_id: str, who: OperatorDep) -> dict[str, Any]:
     """Resolve an alert; a new one opens only after this episode has cleared."""
     _alert_or_404(node, alert_id)
     return node.resolve(alert_id).to_dict()
 
 
 @api.post("/alerts/{alert_id}/false-alarm")
-async def false_alarm(node: NodeDep, alert_id: str) -> dict[str, Any]:
+async def false_alarm(node: NodeDep, alert_id: str, who: OperatorDep) -> dict[str, Any]:
     """Mark an alert as a false alarm: it is resolved and its signals become less sensitive."""
     _alert_or_404(node, alert_id)
     return node.mark_false_alarm(alert_id).to_dict()
@@ -206,14 +212,16 @@ async def stats(node: NodeDep) -> dict[str, Any]:
     }
 
 
-def create_app(node: EdgeNode) -> FastAPI:
-    """The edge node's FastAPI application, bound to ``node``."""
+def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
+    """The edge node's FastAPI application, bound to ``node``; tokens from ``tokens``
+    (default: ``<node home>/tokens.json``)."""
     app = FastAPI(
         title="plantmind edge node",
         version=__version__,
         description="Live signals, anomaly alerts and events of one site.",
     )
     app.state.node = node
+    app.state.tokens = tokens or TokenStore.in_home(node.home)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

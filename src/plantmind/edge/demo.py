@@ -17,10 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from plantmind.central.hub import Hub, default_db_url
 from plantmind.connectors.simulator import Fault, FaultWindow, PlantSimulator, demo_fault_schedule
+from plantmind.core.auth import TOKEN_FILE, TokenStore
 from plantmind.core.plant import Plant, example_plant_path, load_plant
 from plantmind.core.types import Alert
 from plantmind.edge.node import EdgeNode
+from plantmind.sync.forwarder import EmbeddedTransport
+from plantmind.sync.uplink import SiteUplink
 
 __all__ = ["DemoConfig", "DemoProgress", "fault_summary", "run_demo"]
 
@@ -134,7 +138,9 @@ async def run_demo(
         check_port(cfg.host, cfg.port)  # fail before minutes of history, not after
     if cfg.home.exists():
         for suffix in ("", "-wal", "-shm"):
-            (cfg.home / f"edge.db{suffix}").unlink(missing_ok=True)
+            for name in ("edge.db", "outbox.db", "central.db"):
+                (cfg.home / f"{name}{suffix}").unlink(missing_ok=True)
+        (cfg.home / TOKEN_FILE).unlink(missing_ok=True)  # earlier demos' tokens stop working
     cfg.home.mkdir(parents=True, exist_ok=True)
     history_s = cfg.history_h * 3600.0
     # an unbounded demo still needs a finite schedule: a day of faults, then it repeats quietly
@@ -142,6 +148,17 @@ async def run_demo(
     faults = _live_faults(plant, live_s, history_s)
     sim = PlantSimulator(plant, seed=cfg.seed, start_ts=DEMO_EPOCH, faults=faults)
     node = EdgeNode(plant, cfg.home, restore=False)
+    # the hub in-process on SQLite, fed through the site's outbox like a remote one would be
+    hub = Hub(default_db_url(cfg.home), cfg.home)
+    uplink = SiteUplink(
+        cfg.home,
+        plant.sites[0].id,
+        EmbeddedTransport(hub.inbox.receive),
+        plant.egress,
+        clock=lambda: sim.now,
+    )
+    uplink.attach(node)
+    token = TokenStore.in_home(cfg.home).create("admin", label="demo")
     prog = DemoProgress(live_start=DEMO_EPOCH + history_s)
     report = on_progress or (lambda p: None)
     server = task = None
@@ -165,7 +182,9 @@ async def run_demo(
             server, task = await start_server(create_app(node), cfg.host, cfg.port)
             port = server.servers[0].sockets[0].getsockname()[1] if server.servers else cfg.port
             prog.url = f"http://{cfg.host}:{port}/"
+            prog.extra["page_url"] = f"{prog.url}#token={token}"
         prog.phase = "live"
+        uplink.start()
         wall0 = time.monotonic()
         sim_live0 = sim.now
         last_report = 0.0
@@ -191,6 +210,10 @@ async def run_demo(
         prog.live_end = sim.now
         prog.phase = "done"
         report(prog)
+        rest = node.downsampler.flush()  # the last buckets, so the last period is complete
+        if len(rest):
+            node.store.write_aggregates(node.index.signal_ids, rest)
+        await uplink.finish(sim.now)
         node.store.flush()
         alerts = node.store.list_alerts(limit=100_000, since=None)
         truth = [w for w in sim.ground_truth if w.start_ts < sim.now]
@@ -205,6 +228,7 @@ async def run_demo(
                 "samples_scored": node.stats.samples_scored,
                 "alerts_total": len([a for a in alerts if a.opened_at >= prog.live_start]),
                 "home": str(cfg.home),
+                "hub": {**hub.counts(), "outbox": uplink.stats()},
             }
         )
         return summary
@@ -212,6 +236,8 @@ async def run_demo(
         if server is not None and task is not None:
             server.should_exit = True
             await task
+        await uplink.close()
+        hub.close()
         node.close()
 
 

@@ -1,0 +1,124 @@
+"""The hub's HTTP API (FastAPI, OpenAPI at /docs): ingest from sites, and sites, assets,
+alerts and events across the fleet. Every route but ``/health`` needs a bearer token; reading
+needs viewer, ingest needs operator (a site's token)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from plantmind import __version__
+from plantmind.central.inbox import Inbox
+from plantmind.core.auth import OperatorDep, TokenStore, ViewerDep
+from plantmind.store.central import CentralStore
+from plantmind.sync.wire import WireError
+
+__all__ = ["create_hub_app"]
+
+MAX_BATCH_BYTES = 64 * 2**20
+
+api = APIRouter(prefix="/api")
+
+
+def _store(request: Request) -> CentralStore:
+    return request.app.state.inbox.store
+
+
+@api.post("/ingest")
+async def ingest(request: Request, who: OperatorDep) -> dict[str, Any]:
+    """Store one outbox batch (the JSON of :mod:`plantmind.sync.wire`); answers with the
+    seq up to which the site's events are durably stored. Sending a batch again is harmless."""
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_BATCH_BYTES:
+        raise HTTPException(413, f"batch over {MAX_BATCH_BYTES} bytes; send smaller batches")
+    body = await request.body()
+    inbox: Inbox = request.app.state.inbox
+    try:
+        upto = await run_in_threadpool(inbox.receive, body, "http")
+    except WireError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"acked_upto": upto}
+
+
+@api.get("/sites")
+async def list_sites(request: Request, who: ViewerDep) -> list[dict[str, Any]]:
+    """Every site that has sent anything: last seq, event count, last seen."""
+    return await run_in_threadpool(_store(request).list_sites)
+
+
+@api.get("/assets")
+async def list_assets(
+    request: Request, who: ViewerDep, site: str | None = None
+) -> list[dict[str, Any]]:
+    """Assets named in what sites sent, across sites (or of one ``site``)."""
+    return await run_in_threadpool(_store(request).list_assets, site)
+
+
+@api.get("/alerts")
+async def list_alerts(
+    request: Request,
+    who: ViewerDep,
+    site: str | None = None,
+    state: Literal["open", "acknowledged", "resolved"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> list[dict[str, Any]]:
+    """Alerts across sites, newest first, each in the newest state the hub has received."""
+    store = _store(request)
+    return await run_in_threadpool(lambda: store.list_alerts(site=site, state=state, limit=limit))
+
+
+@api.get("/events")
+async def list_events(
+    request: Request,
+    who: ViewerDep,
+    site: str | None = None,
+    category: str | None = None,
+    after_id: int = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> list[dict[str, Any]]:
+    """Stored events in arrival order after ``after_id`` (page with the last id you got)."""
+    store = _store(request)
+    return await run_in_threadpool(
+        lambda: store.list_events(site=site, category=category, after_id=after_id, limit=limit)
+    )
+
+
+@api.get("/stats")
+async def stats(request: Request, who: ViewerDep) -> dict[str, Any]:
+    """Fleet totals and the inbox's counters (batches, duplicates ignored, rejected)."""
+    inbox: Inbox = request.app.state.inbox
+    counts = await run_in_threadpool(inbox.store.counts)
+    c = inbox.counters
+    counts["inbox"] = {
+        "batches": c.batches,
+        "events": c.events,
+        "duplicates": c.duplicates,
+        "rejected": c.rejected,
+    }
+    return counts
+
+
+def create_hub_app(inbox: Inbox, tokens: TokenStore) -> FastAPI:
+    """The hub's FastAPI application over ``inbox`` (and its store), guarded by ``tokens``."""
+    app = FastAPI(
+        title="plantmind central hub",
+        version=__version__,
+        description="What the sites sent: alerts, health summaries and aggregates, fleet-wide.",
+    )
+    app.state.inbox = inbox
+    app.state.tokens = tokens
+
+    app.state.mqtt = None
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness: always open, no token needed. ``mqtt`` says whether the MQTT listener is
+        subscribed (``off`` when the hub runs without MQTT)."""
+        listener = app.state.mqtt
+        mqtt = "off" if listener is None else "up" if listener.connected.is_set() else "down"
+        return {"status": "ok", "version": __version__, "mqtt": mqtt}
+
+    app.include_router(api)
+    return app

@@ -1,0 +1,135 @@
+"""``plantmind central ...`` (the hub service) and ``plantmind token ...`` (API tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from plantmind.core.settings import resolve_home
+
+__all__ = ["central_app", "token_app"]
+
+central_app = typer.Typer(help="The central hub service.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (bearer, with a role).", no_args_is_help=True)
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
+    ),
+]
+
+
+@central_app.command("run")
+def central_run(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Fleet store URL: sqlite:///path or postgresql+psycopg://user@host/db "
+            "(default: SQLite in <home>/central.db).",
+        ),
+    ] = None,
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8090,
+    mqtt: Annotated[bool, typer.Option("--mqtt/--no-mqtt", help="Receive over MQTT too.")] = True,
+    mqtt_host: Annotated[str, typer.Option(help="MQTT broker host.")] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option(help="MQTT broker port.")] = 1883,
+    mqtt_username: Annotated[str | None, typer.Option(help="MQTT user name.")] = None,
+    mqtt_password: Annotated[
+        str | None,
+        typer.Option(envvar="PLANTMIND_MQTT_PASSWORD", help="MQTT password (prefer the env var)."),
+    ] = None,
+    mqtt_tls: Annotated[bool, typer.Option(help="TLS to the broker.")] = False,
+    mqtt_ca: Annotated[Path | None, typer.Option(help="CA bundle for the broker's TLS.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the hub: HTTP ingest and API, MQTT listener, fleet store."""
+    from plantmind.central.hub import Hub, default_db_url
+    from plantmind.sync.transport_mqtt import MqttConfig
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    root = resolve_home(home)
+    url = db or default_db_url(root)
+    hub = Hub(url, root)
+    cfg = (
+        MqttConfig(
+            host=mqtt_host,
+            port=mqtt_port,
+            username=mqtt_username,
+            password=mqtt_password,
+            tls=mqtt_tls,
+            ca_file=str(mqtt_ca) if mqtt_ca else None,
+        )
+        if mqtt
+        else None
+    )
+    # the URL may hold a password: show only the driver and the database
+    shown = hub.store.engine.url.render_as_string(hide_password=True)
+    console.print(
+        f"hub on http://{host}:{port}/  store {shown}"
+        + (f"  MQTT {cfg.destination}" if cfg else ""),
+        highlight=False,
+    )
+    try:
+        asyncio.run(hub.serve(host, port, cfg))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hub.close()
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="viewer, operator, engineer or admin.")] = "viewer",
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Create a token and print it once; only its hash is kept (in <home>/tokens.json)."""
+    from plantmind.core.auth import TokenStore
+
+    try:
+        token = TokenStore.in_home(resolve_home(home)).create(role, label=label)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    # stdout carries only the token, so `TOKEN=$(plantmind token create ...)` works
+    typer.echo(token)
+    err.print("store it now: it cannot be shown again", highlight=False)
+
+
+@token_app.command("list")
+def token_list(home: HomeOpt = None) -> None:
+    """Token ids, roles and labels (never the tokens)."""
+    from plantmind.core.auth import TokenStore
+
+    rows = TokenStore.in_home(resolve_home(home)).list()
+    for r in rows:
+        console.print(f"{r['id']}  {r['role']:<9} {r['label']}", highlight=False)
+    if not rows:
+        console.print("no tokens")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The id from `token list`.")], home: HomeOpt = None
+) -> None:
+    """Revoke a token by its id."""
+    from plantmind.core.auth import TokenStore
+
+    if not TokenStore.in_home(resolve_home(home)).revoke(token_id):
+        err.print(f"[bold red]error:[/] no token with id {token_id!r}", highlight=False)
+        raise typer.Exit(2)
+    console.print(f"revoked {token_id}")

@@ -1,0 +1,72 @@
+"""``plantmind audit``: what left the site (the outbox's audit log) and what waits, was
+dropped or was refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from plantmind.core.ids import iso
+from plantmind.core.settings import resolve_home
+
+__all__ = ["audit"]
+
+console = Console(soft_wrap=True)
+
+
+def audit(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory of the edge node."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many sends, newest first.")] = 30,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed sends.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show every send to the hub (time, destination, categories, bytes, seq range, outcome)
+    and the outbox's counters (queued, delivered, dropped and refused per category)."""
+    import sqlite3
+
+    from plantmind.sync.audit import read_audit
+
+    db = resolve_home(home) / "outbox.db"
+    if not db.exists():
+        console.print(f"no outbox at {db}: nothing has been queued for the hub from this home")
+        raise typer.Exit(1)
+    rows = read_audit(db, limit=limit, outcome="failed" if failed else None)
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+        queued = dict(
+            conn.execute("SELECT category, count(*) FROM outbox GROUP BY category").fetchall()
+        )
+    finally:
+        conn.close()
+    if as_json:
+        doc = {"sends": [r.to_dict() for r in rows], "counters": counters, "queued": queued}
+        console.print_json(json.dumps(doc))
+        return
+    # one line per send: greppable, and readable in a narrow terminal
+    for r in rows:
+        cats = ", ".join(f"{k} {v}" for k, v in sorted(r.categories.items()))
+        outcome = "delivered" if r.outcome == "delivered" else f"[red]{r.outcome}: {r.error}[/]"
+        console.print(
+            f"{iso(r.ts)}  {outcome}  {r.destination}  {r.site} seq {r.first_seq}..{r.last_seq}"
+            f"  {r.events} events ({cats})  {r.bytes:,} bytes  {r.duration_ms:.0f} ms",
+            highlight=False,
+        )
+    if not rows:
+        console.print("no sends yet")
+    console.print(
+        f"queued {sum(queued.values())} {queued or ''}; delivered {counters.get('delivered', 0)}; "
+        f"dropped {_by_prefix(counters, 'dropped.') or 0}; refused {_by_prefix(counters, 'refused.') or 0}",
+        highlight=False,
+    )
+
+
+def _by_prefix(counters: dict[str, int], prefix: str) -> dict[str, int]:
+    return {k.removeprefix(prefix): v for k, v in counters.items() if k.startswith(prefix)}

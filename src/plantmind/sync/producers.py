@@ -1,0 +1,149 @@
+"""What the edge puts into the outbox: alert transitions and periodic per-signal aggregates.
+
+Both produce summaries only. Alerts are sent when they open and resolve, and while active at
+most once per ``min_interval_s`` of plant time (an active alert is updated every batch; the
+hub needs its state, not every heartbeat). Aggregates are read from the edge store's
+downsampled buckets and merged into one summary per signal and period (count, mean, min, max;
+``EgressPolicy.aggregate_period_s``, an hour by default); raw samples are never read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+import numpy as np
+
+from plantmind.core.types import Alert
+from plantmind.store.edge import EdgeStore
+from plantmind.sync.outbox import Outbox
+
+__all__ = ["AlertForwarder", "PeriodicAggregates"]
+
+log = logging.getLogger(__name__)
+
+_WATERMARK = "aggregates.watermark"
+
+
+class _AlertUpdate(Protocol):
+    opened: list[Alert]
+    updated: list[Alert]
+    resolved: list[Alert]
+
+
+class AlertForwarder:
+    """An edge-node listener (``node.listeners.append(forwarder)``) that queues alert changes.
+
+    It does not wait for the disk (it runs inside the pipeline); the events are durable when
+    :attr:`pending` futures are done, and the node's own store holds the alerts meanwhile.
+    """
+
+    def __init__(self, outbox: Outbox, *, min_interval_s: float = 60.0) -> None:
+        self.outbox = outbox
+        self.min_interval_s = min_interval_s
+        self._last_sent: dict[str, tuple[float, str]] = {}
+        self.pending: Future[list[int]] | None = None
+        self.enabled = outbox.gate.allows("alerts")
+
+    def __call__(self, update: _AlertUpdate) -> None:
+        if not self.enabled:
+            return
+        items: list[tuple[str, Any, float]] = []
+        for alert in update.opened:
+            items.append(self._item(alert))
+        for alert in update.updated:
+            sent = self._last_sent.get(alert.id)
+            if (
+                sent is None
+                or alert.last_active_at - sent[0] >= self.min_interval_s
+                or sent[1] != str(alert.severity)
+            ):
+                items.append(self._item(alert))
+        for alert in update.resolved:
+            items.append(self._item(alert))
+            self._last_sent.pop(alert.id, None)
+        if items:
+            self.pending = self.outbox.submit_many(items)
+
+    def _item(self, alert: Alert) -> tuple[str, Any, float]:
+        self._last_sent[alert.id] = (alert.last_active_at, str(alert.severity))
+        return ("alerts", alert.to_dict(), alert.last_active_at)
+
+
+class PeriodicAggregates:
+    """Turns the edge store's downsampled buckets into one summary per signal and period.
+
+    ``signals`` are ``(signal_id, asset_id)`` pairs. :meth:`emit` queues every period that
+    ended at least ``lag_s`` before ``now`` (buckets reach the store a bucket late) and is
+    after the watermark, and moves the watermark in the same outbox transaction, so a crash
+    neither loses nor repeats a period. On first use it starts at most ``backfill`` periods
+    back.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        store: EdgeStore,
+        signals: Sequence[tuple[str, str]],
+        *,
+        period_s: float | None = None,
+        lag_s: float = 150.0,
+        backfill: int = 24,
+    ) -> None:
+        self.outbox = outbox
+        self.store = store
+        self.signals = list(signals)
+        self.period_s = float(period_s or outbox.policy.aggregate_period_s)
+        self.lag_s = lag_s
+        self.backfill = backfill
+        self.enabled = outbox.gate.allows("aggregates")
+
+    def emit(self, now: float, lag_s: float | None = None) -> int:
+        """Queue the finished periods up to ``now`` (plant time); returns summaries queued.
+        ``lag_s=0`` when every bucket up to ``now`` is known to be stored (at shutdown)."""
+        if not self.enabled:
+            return 0
+        p = self.period_s
+        lag = self.lag_s if lag_s is None else lag_s
+        end = math.floor((now - lag) / p) * p
+        mark = self.outbox.get_meta(_WATERMARK)
+        start = float(mark) if mark is not None else end - self.backfill * p
+        if end <= start:
+            return 0
+        self.store.flush()  # buckets submitted before now must be readable
+        items: list[tuple[str, Any, float]] = []
+        for sid, aid in self.signals:
+            s = self.store.aggregates(sid, since=start, until=end, limit=10_000_000)
+            keep = s.count > 0
+            if not keep.any():
+                continue
+            t0 = np.floor(s.start[keep] / p) * p  # sorted, as buckets come oldest first
+            count = s.count[keep].astype(np.float64)
+            mean = s.mean[keep]
+            firsts = np.flatnonzero(np.r_[True, t0[1:] != t0[:-1]])
+            n = np.add.reduceat(count, firsts)
+            total = np.add.reduceat(mean * count, firsts)
+            lo = np.minimum.reduceat(s.min[keep], firsts)
+            hi = np.maximum.reduceat(s.max[keep], firsts)
+            for k, i in enumerate(firsts):
+                items.append(
+                    (
+                        "aggregates",
+                        {
+                            "signal": sid,
+                            "asset": aid,
+                            "start": float(t0[i]),
+                            "period_s": p,
+                            "count": int(n[k]),
+                            "mean": float(total[k] / n[k]),
+                            "min": float(lo[k]),
+                            "max": float(hi[k]),
+                        },
+                        float(t0[i] + p),
+                    )
+                )
+        self.outbox.put_many(items, meta={_WATERMARK: repr(end)})
+        return len(items)

@@ -1,0 +1,49 @@
+"""HTTP transport: POST each batch to the hub's ``/api/ingest`` with a bearer token.
+
+The hub answers 200 with ``{"acked_upto": seq, ...}`` after the batch is committed; any other
+answer, a timeout or a broken connection is a failed send, retried by the forwarder (the hub
+deduplicates, so a batch whose reply was lost is harmless to send again).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from plantmind.sync.forwarder import TransportError
+from plantmind.sync.wire import Batch
+
+__all__ = ["HttpTransport"]
+
+
+class HttpTransport:
+    """Sends batches to the hub at ``base_url`` (e.g. ``http://hub:8090``) with ``token``
+    (role operator or higher). ``verify`` is httpx's TLS verification (a CA bundle path or
+    False for a test hub)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout_s: float = 30.0,
+        verify: bool | str = True,
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/api/ingest"
+        self.destination = self.url  # no credentials: the token travels in a header
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._client = httpx.AsyncClient(timeout=timeout_s, verify=verify)
+
+    async def send(self, batch: Batch) -> int:
+        try:
+            r = await self._client.post(self.url, content=batch.body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+        if r.status_code != 200:
+            raise TransportError(f"hub answered {r.status_code}: {r.text[:200]}")
+        try:
+            return int(r.json()["acked_upto"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TransportError(f"hub reply without acked_upto: {exc}") from None
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,241 @@
+"""MQTT transport (aiomqtt, QoS 1): batches to the hub through a broker, acknowledged by the
+hub end to end.
+
+Topics (``prefix`` defaults to ``plantmind/v1``):
+
+* ``<prefix>/batch/<site>``: a site publishes one batch per message (QoS 1);
+* ``<prefix>/ack/<site>``: the hub publishes ``{"upto": seq}`` (QoS 1) after the batch is
+  committed to its store.
+
+Why an application ack rather than the broker's PUBACK: a PUBACK only says the broker has the
+message; if no hub is subscribed at that moment (hub down, restarting) the broker drops it,
+and a site that took PUBACK as delivery would lose the batch. With the hub's ack a batch is
+removed from the outbox only once it is in the fleet store; a batch lost anywhere on the way
+is sent again after ``ack_timeout_s`` and deduplicated by ``(site, seq)``. So: nothing lost,
+nothing stored twice. Limits: the ack topic must be protected by broker ACLs (a client that
+can publish there can make a site forget a batch), and sites should only be allowed to
+publish to their own batch topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiomqtt
+
+from plantmind.sync.forwarder import Backoff, TransportError
+from plantmind.sync.wire import Batch, WireError
+
+__all__ = ["MqttConfig", "MqttHubListener", "MqttTransport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """Broker connection: address, credentials, TLS. ``password`` is never logged or shown
+    in the audit log (it is excluded from the repr)."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_insecure: bool = False
+    prefix: str = "plantmind/v1"
+    keepalive_s: int = 30
+
+    @property
+    def destination(self) -> str:
+        scheme = "mqtts" if self.tls else "mqtt"
+        return f"{scheme}://{self.host}:{self.port}/{self.prefix}"
+
+    def client(self, identifier: str | None = None) -> aiomqtt.Client:
+        ctx = None
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.ca_file)
+            if self.cert_file:
+                ctx.load_cert_chain(self.cert_file, self.key_file)
+            if self.tls_insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=identifier,
+            tls_context=ctx,
+            tls_insecure=self.tls_insecure if self.tls else None,
+            keepalive=self.keepalive_s,
+            timeout=10,
+        )
+
+    def batch_topic(self, site: str) -> str:
+        return f"{self.prefix}/batch/{site}"
+
+    def ack_topic(self, site: str) -> str:
+        return f"{self.prefix}/ack/{site}"
+
+
+class MqttTransport:
+    """A site's side: publish batches, wait for the hub's ack (see the module docstring)."""
+
+    def __init__(self, config: MqttConfig, site: str, *, ack_timeout_s: float = 10.0) -> None:
+        self.config = config
+        self.site = site
+        self.ack_timeout_s = ack_timeout_s
+        self.destination = config.destination
+        self._client: aiomqtt.Client | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._acked = -1
+        self._ack_event = asyncio.Event()
+
+    async def _connect(self) -> aiomqtt.Client:
+        if self._client is not None:
+            return self._client
+        client = self.config.client()
+        try:
+            await client.__aenter__()
+            # Subscribe before the first publish, or the ack could come before we listen.
+            await client.subscribe(self.config.ack_topic(self.site), qos=1)
+        except aiomqtt.MqttError as exc:
+            raise TransportError(
+                f"cannot connect to the broker {self.destination}: {exc}"
+            ) from None
+        self._client = client
+        self._reader = asyncio.create_task(self._read_acks(client))
+        return client
+
+    async def _read_acks(self, client: aiomqtt.Client) -> None:
+        try:
+            async for message in client.messages:
+                try:
+                    upto = int(json.loads(bytes(message.payload))["upto"])  # type: ignore[arg-type]
+                except (ValueError, KeyError, TypeError):
+                    log.warning("malformed ack on %s ignored", message.topic)
+                    continue
+                if upto > self._acked:
+                    self._acked = upto
+                    self._ack_event.set()
+        except aiomqtt.MqttError:
+            pass  # the next send notices and reconnects
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+            self._reader = None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.__aexit__(None, None, None)
+
+    async def send(self, batch: Batch) -> int:
+        client = await self._connect()
+        try:
+            await client.publish(
+                self.config.batch_topic(self.site), batch.body, qos=1, timeout=self.ack_timeout_s
+            )
+        except aiomqtt.MqttError as exc:
+            await self._drop()
+            raise TransportError(f"publish to {self.destination} failed: {exc}") from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ack_timeout_s
+        while self._acked < batch.last:
+            if self._reader is None or self._reader.done():
+                await self._drop()
+                raise TransportError("lost the broker connection while waiting for the hub's ack")
+            self._ack_event.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TransportError(
+                    f"no ack from the hub within {self.ack_timeout_s:.0f} s (hub down?)"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ack_event.wait(), min(remaining, 1.0))
+        return self._acked
+
+    async def close(self) -> None:
+        await self._drop()
+
+
+class MqttHubListener:
+    """The hub's side: take batches from ``<prefix>/batch/+``, store them through
+    ``receive(body, "mqtt", site) -> acked seq`` (run in a worker thread; it must refuse a
+    body whose site is not the topic's, so one site cannot write as another), publish the ack.
+    Reconnects with back-off when the broker goes away."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        receive: Callable[[bytes, str, str | None], int],
+        *,
+        client_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.receive = receive
+        self.client_id = client_id
+        self.batches = 0
+        self.rejected = 0
+        self.connected = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        backoff = Backoff(base=0.5, cap=15.0)
+        while not stop.is_set():
+            try:
+                async with self.config.client(self.client_id) as client:
+                    await client.subscribe(f"{self.config.prefix}/batch/+", qos=1)
+                    self.connected.set()
+                    backoff.reset()
+                    consume = asyncio.create_task(self._consume(client))
+                    stopper = asyncio.create_task(stop.wait())
+                    done, _ = await asyncio.wait(
+                        {consume, stopper}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for t in (consume, stopper):
+                        t.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await t
+                    if consume in done and consume.exception() is not None:
+                        raise consume.exception()  # type: ignore[misc]
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                delay = backoff.next_delay()
+                log.warning("hub MQTT connection to %s lost (%s); reconnecting in %.1f s",
+                            self.config.destination, exc, delay)  # fmt: skip
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+        self.connected.clear()
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            site = str(message.topic).rsplit("/", 1)[-1]
+            try:
+                body = bytes(message.payload)  # type: ignore[arg-type]
+                upto = await asyncio.to_thread(self.receive, body, "mqtt", site)
+            except WireError as exc:
+                # A malformed batch is not acknowledged; it is logged and counted. The site
+                # keeps retrying it, which shows up in its audit log as failed sends.
+                self.rejected += 1
+                log.error("rejected a malformed batch from %s: %s", site, exc)
+                continue
+            except Exception:
+                self.rejected += 1
+                log.exception("storing a batch from %s failed; not acknowledged", site)
+                continue
+            self.batches += 1
+            await client.publish(
+                self.config.ack_topic(site), json.dumps({"upto": upto}).encode(), qos=1
+            )
