@@ -34,11 +34,15 @@ alerts_app = typer.Typer(help="Alerts kept by the edge node.", no_args_is_help=T
 events_app = typer.Typer(help="Events kept by the edge node.", no_args_is_help=True)
 plant_app = typer.Typer(help="The plant model (plant.yaml).", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks; reports go where you say.", no_args_is_help=True)
+connect_app = typer.Typer(
+    help="Industrial connectivity: OPC UA, MQTT, Modbus.", no_args_is_help=True
+)
 app.add_typer(edge_app, name="edge")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
+app.add_typer(connect_app, name="connect")
 app.add_typer(central_app, name="central")
 app.add_typer(token_app, name="token")
 app.command("audit")(sync_audit)
@@ -184,15 +188,32 @@ def edge_run(
     home: HomeOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port.")] = 8080,
-    simulate: Annotated[
-        bool, typer.Option(help="Feed the node from the built-in simulator of this plant.")
-    ] = True,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="auto (the plant's connectors if it has any, else the simulator), "
+            "connectors, simulator, or none (API only)."
+        ),
+    ] = "auto",
+    hub: Annotated[
+        str | None,
+        typer.Option(
+            help="Central hub: http(s)://host:port (token from $PLANTMIND_HUB_TOKEN) or "
+            "mqtt(s)://host:port (user/password from $PLANTMIND_MQTT_USERNAME/_PASSWORD)."
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site id for the hub (default: the only site).")
+    ] = None,
     speed: Annotated[float, typer.Option(help="Simulator speed (1 = real time).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the edge node for a plant: API and page, detection, alerts, store."""
-    from plantmind.connectors.simulator import SimulatorSource
+    """Run the edge node for a plant: connectors, detection, alerts, store, API and page, and
+    store-and-forward to a central hub."""
+    import os
+
+    from plantmind.core.connectivity import validate_connector_signals
     from plantmind.core.ids import now
     from plantmind.edge.api import create_app
     from plantmind.edge.node import EdgeNode
@@ -201,22 +222,88 @@ def edge_run(
     _setup_logging(verbose)
     model = _plant(plant)
     root = resolve_home(home)
+    if source not in ("auto", "connectors", "simulator", "none"):
+        raise _fail(f"--source must be auto, connectors, simulator or none, got {source!r}")
+    problems = validate_connector_signals(model)
+    if problems:
+        raise _fail("connector configuration:\n  " + "\n  ".join(problems))
+    has_connectors = any(s.connectors for s in model.sites)
+    if source == "auto":
+        source = "connectors" if has_connectors else "simulator"
+    if source == "connectors" and not has_connectors:
+        raise _fail("--source connectors: the plant defines no connectors (sites[].connectors)")
+    site_ids = [s.id for s in model.sites]
+    site_id = site or site_ids[0]
+    if site_id not in site_ids:
+        raise _fail(f"--site {site_id!r} is not a site of the plant ({', '.join(site_ids)})")
+    if hub and len(site_ids) > 1 and site is None:
+        raise _fail(f"the plant has several sites ({', '.join(site_ids)}): name one with --site")
+
+    def make_transport() -> Any:
+        assert hub is not None
+        if hub.startswith(("http://", "https://")):
+            from plantmind.sync.transport_http import HttpTransport
+
+            token = os.environ.get("PLANTMIND_HUB_TOKEN")
+            if not token:
+                raise _fail("--hub over HTTP needs an operator token in $PLANTMIND_HUB_TOKEN")
+            return HttpTransport(hub, token)
+        if hub.startswith(("mqtt://", "mqtts://")):
+            from urllib.parse import urlparse
+
+            from plantmind.sync.transport_mqtt import MqttConfig, MqttTransport
+
+            u = urlparse(hub)
+            cfg = MqttConfig(
+                host=u.hostname or "127.0.0.1",
+                port=u.port or (8883 if u.scheme == "mqtts" else 1883),
+                username=os.environ.get("PLANTMIND_MQTT_USERNAME"),
+                password=os.environ.get("PLANTMIND_MQTT_PASSWORD"),
+                tls=u.scheme == "mqtts",
+            )
+            return MqttTransport(cfg, site_id)
+        raise _fail(f"--hub must start with http(s):// or mqtt(s)://, got {hub!r}")
+
+    transport = make_transport() if hub else None
 
     async def main() -> None:
         node = EdgeNode(model, root)
-        server, task = await start_server(create_app(node), host, port)
-        console.print(f"edge node for {model.name}: http://{host}:{port}/  (home {root})")
-        try:
-            if simulate:
-                from plantmind.connectors.simulator import PlantSimulator
+        uplink = None
+        if transport is not None:
+            from plantmind.sync.uplink import SiteUplink
 
-                sim = PlantSimulator(model, seed=seed, start_ts=now())
-                await node.run(SimulatorSource(sim, speed=speed))
+            uplink = SiteUplink(root, site_id, transport, model.egress)
+            uplink.attach(node)
+            uplink.start()
+        server, task = await start_server(create_app(node), host, port)
+        console.print(
+            f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
+        )
+        feed = None
+        try:
+            if source == "simulator":
+                from plantmind.connectors.simulator import PlantSimulator, SimulatorSource
+
+                feed = SimulatorSource(
+                    PlantSimulator(model, seed=seed, start_ts=now()), speed=speed
+                )
+            elif source == "connectors":
+                from plantmind.connectors.factory import build_sources, merge_sources
+
+                feed = merge_sources(
+                    [s for st in model.sites for s in build_sources(st, node.index)]
+                )
+            if feed is not None:
+                await node.run(feed)
             else:
                 await task
         finally:
+            if feed is not None:
+                await feed.close()
             server.should_exit = True
             await task
+            if uplink is not None:
+                await uplink.close()
             node.close()
 
     try:
@@ -225,6 +312,38 @@ def edge_run(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+# -- connect ----------------------------------------------------------------------------------
+@connect_app.command("browse")
+def connect_browse(
+    url: Annotated[str, typer.Argument(help="OPC UA endpoint, e.g. opc.tcp://10.0.0.5:4840/")],
+    depth: Annotated[int, typer.Option(help="How many levels below the root.")] = 3,
+    root: Annotated[str | None, typer.Option(help="Start node id (default: Objects).")] = None,
+    username: Annotated[str | None, typer.Option(help="User name (anonymous if omitted).")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the password.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 10.0,
+) -> None:
+    """Print an OPC UA server's address space as a tree (node class, type, node id, value)."""
+    from plantmind.connectors.opcua import browse_tree
+
+    try:
+        lines = asyncio.run(
+            browse_tree(
+                url,
+                depth,
+                username=username,
+                password_env=password_env,
+                root=root,
+                timeout_s=timeout,
+            )
+        )
+    except Exception as exc:  # any connection or protocol failure: say which and where
+        raise _fail(f"{url}: {type(exc).__name__}: {exc}") from None
+    for line in lines:
+        console.print(line, highlight=False)
 
 
 # -- replay -----------------------------------------------------------------------------------
