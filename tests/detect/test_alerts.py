@@ -61,9 +61,10 @@ def test_hysteresis_and_auto_resolve(index):
     assert len(up.opened) == 1 and up.opened[0].id != alert.id
 
 
-def test_spike_channel_triggers_at_once(index):
-    tr = AlertTracker(index, policy=AlertPolicy(persist=5))
-    up = _feed(tr, index, "M-301.vibration_rms", [0.55], chan=4)
+def test_confirmed_channels_trigger_at_once_others_must_persist(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=5), confirmed_channels=(4,))
+    assert _feed(tr, index, "M-301.vibration_rms", [0.55], chan=3).opened == []
+    up = _feed(tr, index, "M-301.vibration_rms", [0.0, 0.55], t0=10, chan=4)
     assert len(up.opened) == 1
 
 

@@ -1,8 +1,9 @@
 """Alert lifecycle: per-sample scores become one alert per anomaly episode per asset.
 
 A signal *triggers* when its score stays at or above its alarm point (0.5) for ``persist``
-samples in a row, at once when it reaches ``instant`` or when the detector reports a spike
-(already confirmed by the step back). An asset's episode opens at the first trigger, stays open
+samples in a row, at once when it reaches ``instant`` or when the alarming mechanism is one the
+detector declares confirmed on its own (``Detector.CONFIRMED_CHANNELS``, e.g. a spike, already
+confirmed by the step back). An asset's episode opens at the first trigger, stays open
 while any of its signals scores above the lower ``hold`` level (hysteresis, so an episode does
 not flap around the alarm point), and closes after ``clear_after_s`` seconds below it. The
 lifecycle is open → acknowledged (operator) → resolved (operator, or automatically when the
@@ -34,12 +35,11 @@ class AlertPolicy:
     persist: int = 3
     clear_after_s: float = 120.0
     critical: float = 0.9
-    spike_channel: int = 4  # detector channel that is confirmed on its own
 
 
 @njit(cache=True, nogil=True)
 def _track_kernel(
-    sig, ts, score, chan, asset_of, alarm, instant, hold, persist, spike_chan,
+    sig, ts, score, chan, asset_of, alarm, instant, hold, persist, confirmed,
     hot, a_first, a_last_trigger, a_last_hold, a_peak, a_top, s_peak, s_touched,
 ):  # fmt: skip
     for i in range(sig.shape[0]):
@@ -52,7 +52,7 @@ def _track_kernel(
             hot[s] += 1
         else:
             hot[s] = 0
-        if sc >= instant or hot[s] >= persist or (sc >= alarm and chan[i] == spike_chan):
+        if sc >= instant or hot[s] >= persist or (sc >= alarm and confirmed[chan[i]]):
             if np.isnan(a_first[a]):
                 a_first[a] = ts[i]
             a_last_trigger[a] = ts[i]
@@ -94,8 +94,13 @@ class AlertTracker:
         policy: AlertPolicy | None = None,
         explain: Explain | None = None,
         channel_names: tuple[str, ...] = (),
+        confirmed_channels: tuple[int, ...] = (),
     ) -> None:
         self.index = index
+        self._confirmed = np.zeros(
+            max(len(channel_names), 1 + max(confirmed_channels, default=0), 128), np.bool_
+        )
+        self._confirmed[list(confirmed_channels)] = True
         self.policy = policy or AlertPolicy()
         self.channel_names = channel_names
         self._explain = explain or self._default_explain
@@ -147,7 +152,7 @@ class AlertTracker:
         s_touched = np.zeros(n_s, np.bool_)
         _track_kernel(
             batch.signal, batch.ts, scores.score, scores.channel, self.index.asset_of,
-            p.alarm, p.instant, p.hold, p.persist, p.spike_channel,
+            p.alarm, p.instant, p.hold, p.persist, self._confirmed,
             self._hot, a_first, a_last_trigger, self._last_hold, a_peak, a_top, s_peak, s_touched,
         )  # fmt: skip
         out = AlertUpdate()

@@ -37,6 +37,9 @@ class Detector(abc.ABC):
 
     #: Names of the mechanisms reported in :attr:`Scores.channel`.
     CHANNELS: tuple[str, ...] = ()
+    #: Channels whose single alarming sample is already confirmed (e.g. a spike, judged one
+    #: sample late after the step back), so alert logic need not wait for it to persist.
+    CONFIRMED_CHANNELS: tuple[int, ...] = ()
 
     @property
     @abc.abstractmethod

@@ -222,6 +222,7 @@ class RobustSignalDetector(Detector):
     """
 
     CHANNELS = ("none", "above range", "below range", "volatility", "spike", "stuck")
+    CONFIRMED_CHANNELS = (SPIKE,)
 
     def __init__(
         self,

@@ -89,6 +89,7 @@ class EdgeNode:
             policy=alert_policy,
             explain=SignalExplainer(plant, self.index.signal_ids, self.detector),
             channel_names=self.detector.CHANNELS,
+            confirmed_channels=self.detector.CONFIRMED_CHANNELS,
         )
         self.gate = QualityGate(n)
         self.ring = SampleRing(n, capacity=ring_capacity)
