@@ -52,3 +52,38 @@ def test_active_alerts_are_forwarded_at_most_once_a_minute(tmp_path):
     outbox.flush()
     assert len(queued_rows(outbox)) == 4  # opened, t=60, critical, resolved
     outbox.close()
+
+
+def test_operator_actions_reach_the_outbox(tmp_path):
+    """Acknowledging and resolving an alert on the node is forwarded at once, not at the
+    alert's next detector update."""
+    import json
+
+    from plantmind.core.plant import example_plant_path, load_plant
+    from plantmind.core.types import SampleBatch
+    from plantmind.detect.robust import RobustConfig
+    from plantmind.edge.node import EdgeNode
+
+    plant = load_plant(example_plant_path())
+    node = EdgeNode(
+        plant, tmp_path / "edge", restore=False, detector_config=RobustConfig(warmup=50)
+    )
+    outbox = Outbox(tmp_path / "outbox.db", "riverside", plant.egress)
+    try:
+        node.listeners.append(AlertForwarder(outbox))
+        s = node.index.signal_position()["P-101.flow"]
+        rng = np.random.default_rng(0)
+        node.learn(SampleBatch(np.full(100, s), np.arange(100.0), 180 + rng.normal(0, 1, 100)))
+        node.ingest(SampleBatch(np.full(10, s), np.arange(100.0, 110.0), np.full(10, 300.0)))
+        (alert,) = node.tracker.open_alerts()
+        node.acknowledge(alert.id)
+        node.resolve(alert.id)
+        outbox.flush()
+        rows = outbox._reader().execute(
+            "SELECT data FROM outbox WHERE category = 'alerts' ORDER BY seq"
+        )
+        states = [json.loads(r[0])["state"] for r in rows]
+        assert states == ["open", "acknowledged", "resolved"]
+    finally:
+        outbox.close()
+        node.close()

@@ -248,19 +248,16 @@ class EdgeNode:
         return self.stats.last_ts if self.stats.last_ts is not None else time.time()
 
     def _record(self, alert: Alert, kind: str, message: str) -> None:
-        self.store.upsert_alert(alert)
-        self.store.add_events(
-            [
-                Event(
-                    new_id("ev_"),
-                    self._now(),
-                    kind,
-                    message,
-                    alert.asset_id,
-                    {"alert_id": alert.id},
-                )
-            ]
+        event = Event(
+            new_id("ev_"), self._now(), kind, message, alert.asset_id, {"alert_id": alert.id}
         )
+        self.store.upsert_alert(alert)
+        self.store.add_events([event])
+        # operator actions reach the listeners (e.g. the uplink to the hub) like detector ones
+        update = AlertUpdate(events=[event])
+        (update.resolved if alert.state == AlertState.RESOLVED else update.updated).append(alert)
+        for listener in self.listeners:
+            listener(update)
 
     # -- persistence -----------------------------------------------------------------------
     def save_state(self) -> None:

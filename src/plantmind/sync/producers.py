@@ -59,7 +59,7 @@ class AlertForwarder:
             if (
                 sent is None
                 or alert.last_active_at - sent[0] >= self.min_interval_s
-                or sent[1] != str(alert.severity)
+                or sent[1] != f"{alert.severity}/{alert.state}"
             ):
                 items.append(self._item(alert))
         for alert in update.resolved:
@@ -69,7 +69,8 @@ class AlertForwarder:
             self.pending = self.outbox.submit_many(items)
 
     def _item(self, alert: Alert) -> tuple[str, Any, float]:
-        self._last_sent[alert.id] = (alert.last_active_at, str(alert.severity))
+        # a change of severity or state (e.g. acknowledged) is sent at once
+        self._last_sent[alert.id] = (alert.last_active_at, f"{alert.severity}/{alert.state}")
         return ("alerts", alert.to_dict(), alert.last_active_at)
 
 
