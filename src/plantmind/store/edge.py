@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -49,6 +48,7 @@ import numpy as np
 from plantmind.core.types import Alert, AlertState, Event, Severity
 from plantmind.store.downsample import Buckets
 from plantmind.store.migrations import MIGRATIONS, migrate
+from plantmind.store.writer import SqliteWriter, StoreClosedError
 
 __all__ = ["AggregateSeries", "EdgeStore", "PruneResult", "StoreClosedError"]
 
@@ -59,10 +59,6 @@ T = TypeVar("T")
 WriteJob = Callable[[sqlite3.Connection], Any]
 
 _JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
-
-
-class StoreClosedError(RuntimeError):
-    """The store was closed (or its writer thread is gone); no more writes are accepted."""
 
 
 @dataclass(slots=True)
@@ -102,82 +98,7 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=_json_default, separators=(",", ":"), allow_nan=True)
 
 
-class _Writer:
-    """The writer thread, its queue and the single write connection.
-
-    Kept apart from EdgeStore so that the thread holds no reference to the store: an
-    abandoned store can then be garbage collected, and its finalizer drains and stops this.
-    """
-
-    _STOP = object()
-    _BARRIER = object()
-
-    def __init__(self, conn: sqlite3.Connection, max_pending: int, name: str) -> None:
-        self.conn = conn
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        # Signal id -> key cache; only the writer thread touches it. Cleared whenever a job
-        # rolls back, since keys inserted by that job no longer exist.
-        self.signal_keys: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.closed = False
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
-
-    def put(self, fn: Any, fut: Future[Any], transaction: bool = True) -> None:
-        # The lock makes "not closed, then enqueue" atomic with close(), so no job can land
-        # behind the stop marker and leave its future pending forever.
-        with self.lock:
-            if self.closed or not self.thread.is_alive():
-                raise StoreClosedError("the edge store is closed")
-            self.queue.put((fn, fut, transaction))
-
-    def stop(self) -> None:
-        with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            if self.thread.is_alive():
-                self.queue.put((self._STOP, None, False))
-        if threading.current_thread() is not self.thread:
-            self.thread.join()
-
-    def _run(self) -> None:
-        conn = self.conn
-        try:
-            while True:
-                fn, fut, transaction = self.queue.get()
-                if fn is self._STOP:
-                    break
-                if not fut.set_running_or_notify_cancel():
-                    continue  # cancelled by the caller before it ran
-                if fn is self._BARRIER:
-                    fut.set_result(None)
-                    continue
-                try:
-                    if transaction:
-                        conn.execute("BEGIN IMMEDIATE")
-                        result = fn(conn)
-                        conn.execute("COMMIT")
-                    else:
-                        result = fn(conn)
-                except BaseException as exc:
-                    # A failing job must not take the writer down: roll it back, report it on
-                    # its future and the log, and carry on with the next job.
-                    self.signal_keys.clear()
-                    try:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        log.exception("rollback after a failed write job failed")
-                    log.exception("edge store write job %s failed", getattr(fn, "__name__", fn))
-                    fut.set_exception(exc)
-                else:
-                    fut.set_result(result)
-        finally:
-            conn.close()
-
-
-def _finalize_writer(writer: _Writer) -> None:
+def _finalize_writer(writer: SqliteWriter) -> None:
     writer.stop()
 
 
@@ -208,7 +129,7 @@ class EdgeStore:
         self._local = threading.local()
         self._readers: dict[int, sqlite3.Connection] = {}
         self._readers_lock = threading.Lock()
-        self._writer = _Writer(conn, max_pending, name=f"edge-store-writer:{self.path.name}")
+        self._writer = SqliteWriter(conn, max_pending, name=f"edge-store-writer:{self.path.name}")
         self._finalizer = weakref.finalize(self, _finalize_writer, self._writer)
 
     @staticmethod
@@ -260,7 +181,7 @@ class EdgeStore:
             return
         fut: Future[None] = Future()
         try:
-            self._writer.put(_Writer._BARRIER, fut)
+            self._writer.put(SqliteWriter.BARRIER, fut)
         except StoreClosedError:
             return
         fut.result(timeout)
@@ -268,7 +189,7 @@ class EdgeStore:
     def close(self) -> None:
         """Finish all submitted writes, stop the writer thread and close all connections.
         Idempotent."""
-        self._finalizer()  # runs _Writer.stop once: drains the queue, joins the thread
+        self._finalizer()  # runs SqliteWriter.stop once: drains the queue, joins the thread
         with self._readers_lock:
             for conn in self._readers.values():
                 conn.close()
@@ -512,7 +433,7 @@ class EdgeStore:
         mean = np.array(cols[2], dtype=np.float64)
         lo = np.array(cols[3], dtype=np.float64)
         hi = np.array(cols[4], dtype=np.float64)
-        cache = self._writer.signal_keys
+        cache = self._writer.cache
 
         def write_aggregates(conn: sqlite3.Connection) -> int:
             unique = set(row_names.tolist())

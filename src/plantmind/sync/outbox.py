@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from plantmind.core.plant import EgressPolicy
-from plantmind.store.edge import StoreClosedError, _Writer
+from plantmind.store.writer import SqliteWriter, StoreClosedError
 from plantmind.sync.audit import AUDIT_SCHEMA, AuditRecord, insert_audit, read_audit, trim_audit
 from plantmind.sync.egress import DROP_RANK, EgressGate, EgressRefusedError
 from plantmind.sync.wire import Batch
@@ -210,8 +210,8 @@ class Outbox:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._writer = _Writer(conn, 10_000, name=f"outbox-writer:{self.path.name}")
-        self._finalizer = weakref.finalize(self, _Writer.stop, self._writer)
+        self._writer = SqliteWriter(conn, 10_000, name=f"outbox-writer:{self.path.name}")
+        self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
 
     def _init_meta(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -503,7 +503,7 @@ class Outbox:
         """Wait for every write submitted before this call."""
         fut: Future[None] = Future()
         try:
-            self._writer.put(_Writer._BARRIER, fut, True)
+            self._writer.put(SqliteWriter.BARRIER, fut, True)
         except StoreClosedError:
             return
         fut.result(timeout)
