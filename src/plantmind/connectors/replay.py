@@ -21,6 +21,7 @@ import csv
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +102,58 @@ def _to_float(cell: str) -> float:
         raise
 
 
+@contextmanager
+def _open_csv(
+    path: Path, delimiter: str | None, time_column: str | None, rep: ReplayReport
+) -> Iterator[tuple[Iterator[list[str]], list[str], int]]:
+    """The CSV reader positioned after the header, the header, and the time column's index;
+    the separator and the time column are detected unless given."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        head = fh.read(64 * 1024)
+        fh.seek(0)
+        if not head.strip():
+            raise CsvFormatError(f"{path}: the file is empty")
+        if delimiter is None:
+            try:
+                delimiter = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+            except csv.Error:
+                delimiter = ","
+        rep.delimiter = delimiter
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = [h.strip() for h in next(reader)]
+        lower = [h.lower() for h in header]
+        if time_column:
+            if time_column not in header:
+                raise CsvFormatError(f"{path}: time column {time_column!r} not in header {header}")
+            t_col = header.index(time_column)
+        else:
+            t_col = next((lower.index(n) for n in TIME_NAMES if n in lower), 0)
+        rep.time_column = header[t_col]
+        yield reader, header, t_col
+
+
+def _timed_rows(
+    reader: Iterator[list[str]], width: int, t_col: int, rep: ReplayReport, path: Path
+) -> Iterator[tuple[int, list[str], float]]:
+    """``(line number, fields, epoch time)`` of every usable row; blank rows are passed over,
+    rows with the wrong number of fields or an unreadable time are reported and skipped."""
+    for line_no, row in enumerate(reader, start=2):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        rep.rows += 1
+        if len(row) != width:
+            rep.skipped_rows += 1
+            rep.note(f"{path}:{line_no}: {len(row)} fields, expected {width}; row skipped")
+            continue
+        try:
+            t = parse_time(row[t_col])
+        except ValueError as exc:
+            rep.skipped_rows += 1
+            rep.note(f"{path}:{line_no}: {exc}; row skipped")
+            continue
+        yield line_no, row, t
+
+
 class CsvReplay(Source):
     """Replays ``path`` against the plant's signals.
 
@@ -132,36 +185,15 @@ class CsvReplay(Source):
         if not self.path.is_file():
             raise CsvFormatError(f"{self.path}: no such file")
 
-    def _sniff(self, head: str) -> str:
-        if self._delimiter:
-            return self._delimiter
-        try:
-            return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
-        except csv.Error:
-            return ","
-
     def chunks(self) -> Iterator[SampleBatch]:
         """The file as batches, in file order (synchronous; ``batches()`` wraps it)."""
         rep = self.report
-        with self.path.open(newline="", encoding="utf-8-sig") as fh:
-            head = fh.read(64 * 1024)
-            fh.seek(0)
-            if not head.strip():
-                raise CsvFormatError(f"{self.path}: the file is empty")
-            delim = self._sniff(head)
-            rep.delimiter = delim
-            reader = csv.reader(fh, delimiter=delim)
-            header = [h.strip() for h in next(reader)]
+        with _open_csv(self.path, self._delimiter, self._time_column, rep) as (
+            reader,
+            header,
+            t_col,
+        ):
             lower = [h.lower() for h in header]
-            if self._time_column:
-                if self._time_column not in header:
-                    raise CsvFormatError(
-                        f"{self.path}: time column {self._time_column!r} not in header {header}"
-                    )
-                t_col = header.index(self._time_column)
-            else:
-                t_col = next((lower.index(n) for n in TIME_NAMES if n in lower), 0)
-            rep.time_column = header[t_col]
             sig_col = next((lower.index(n) for n in SIGNAL_NAMES if n in lower), None)
             val_col = next((lower.index(n) for n in VALUE_NAMES if n in lower), None)
             if sig_col is not None and val_col is not None and len(header) <= 4:
@@ -200,20 +232,7 @@ class CsvReplay(Source):
         width = len(header)
         times: list[float] = []
         rows: list[list[float]] = []
-        for line_no, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            rep.rows += 1
-            if len(row) != width:
-                rep.skipped_rows += 1
-                rep.note(f"{self.path}:{line_no}: {len(row)} fields, expected {width}; row skipped")
-                continue
-            try:
-                t = parse_time(row[t_col])
-            except ValueError as exc:
-                rep.skipped_rows += 1
-                rep.note(f"{self.path}:{line_no}: {exc}; row skipped")
-                continue
+        for line_no, row, t in _timed_rows(reader, width, t_col, rep, self.path):
             vals = []
             for j in cols:
                 try:
@@ -249,14 +268,7 @@ class CsvReplay(Source):
         sig: list[int] = []
         ts: list[float] = []
         val: list[float] = []
-        for line_no, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            rep.rows += 1
-            if len(row) != width:
-                rep.skipped_rows += 1
-                rep.note(f"{self.path}:{line_no}: {len(row)} fields, expected {width}; row skipped")
-                continue
+        for line_no, row, t in _timed_rows(reader, width, t_col, rep, self.path):
             name = row[s_col].strip()
             s = pos.get(name)
             if s is None:
@@ -265,12 +277,6 @@ class CsvReplay(Source):
                         f"{self.path}:{line_no}: signal {name!r} is not in the plant; its rows are ignored"
                     )
                 rep.unknown_signals[name] = rep.unknown_signals.get(name, 0) + 1
-                continue
-            try:
-                t = parse_time(row[t_col])
-            except ValueError as exc:
-                rep.skipped_rows += 1
-                rep.note(f"{self.path}:{line_no}: {exc}; row skipped")
                 continue
             try:
                 x = _to_float(row[v_col])
@@ -327,45 +333,11 @@ def read_table(
     if not p.is_file():
         raise CsvFormatError(f"{p}: no such file")
     rep = ReplayReport(layout="table")
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        head = fh.read(64 * 1024)
-        fh.seek(0)
-        if not head.strip():
-            raise CsvFormatError(f"{p}: the file is empty")
-        if delimiter is None:
-            try:
-                delimiter = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
-            except csv.Error:
-                delimiter = ","
-        rep.delimiter = delimiter
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = [h.strip() for h in next(reader)]
-        lower = [h.lower() for h in header]
-        if time_column:
-            if time_column not in header:
-                raise CsvFormatError(f"{p}: time column {time_column!r} not in header {header}")
-            t_col = header.index(time_column)
-        else:
-            t_col = next((lower.index(n) for n in TIME_NAMES if n in lower), 0)
-        rep.time_column = header[t_col]
-        width = len(header)
-        raw_times: list[str] = []
-        times: list[float] = []
-        cells: list[list[str]] = []
-        for line_no, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            rep.rows += 1
-            if len(row) != width:
-                rep.skipped_rows += 1
-                rep.note(f"{p}:{line_no}: {len(row)} fields, expected {width}; row skipped")
-                continue
-            try:
-                t = parse_time(row[t_col])
-            except ValueError as exc:
-                rep.skipped_rows += 1
-                rep.note(f"{p}:{line_no}: {exc}; row skipped")
-                continue
+    raw_times: list[str] = []
+    times: list[float] = []
+    cells: list[list[str]] = []
+    with _open_csv(p, delimiter, time_column, rep) as (reader, header, t_col):
+        for _, row, t in _timed_rows(reader, len(header), t_col, rep, p):
             raw_times.append(row[t_col])
             times.append(t)
             cells.append(row)
