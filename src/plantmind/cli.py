@@ -123,7 +123,9 @@ def demo(
         history_h=history_hours,
         port=None if no_api else port,
     )
-    state: dict[str, Any] = {"last": 0.0, "announced": False}
+    state: dict[str, Any] = {"last": 0.0, "announced": False, "alerts": 0}
+    live_display = not headless and console.is_terminal
+    status = console.status("starting ...") if live_display else None
 
     def show(p: DemoProgress) -> None:
         if p.url and not state["announced"]:
@@ -131,24 +133,36 @@ def demo(
             page = p.extra.get("page_url", p.url)
             console.print(f"edge node API and page: [bold]{page}[/]  (OpenAPI: {p.url}docs)")
         if p.phase == "learning history":
-            if p.sim_ts - state["last"] >= 3600 or not state["last"]:
+            text = f"learning normal behaviour from history ... {iso(p.sim_ts)}"
+            if status is not None:
+                status.update(text)
+            elif p.sim_ts - state["last"] >= 3600 or not state["last"]:
                 state["last"] = p.sim_ts
-                console.print(f"learning normal behaviour from history ... {iso(p.sim_ts)}")
+                console.print(text)
             return
-        if p.phase == "live":
-            interval = 60 if headless else 10
-            if p.sim_ts - state["last"] >= interval * speed or p.alerts_opened != state.get(
-                "alerts"
-            ):
-                state["last"] = p.sim_ts
-                state["alerts"] = p.alerts_opened
-                console.print(
-                    f"plant time {iso(p.sim_ts)}  samples {p.samples:,}  "
-                    f"open alerts {p.open_alerts}  alerts so far {p.alerts_opened}"
-                )
+        if p.phase != "live":
+            return
+        line = (
+            f"plant time {iso(p.sim_ts)}  samples {p.samples:,}  "
+            f"open alerts {p.open_alerts}  alerts so far {p.alerts_opened}"
+        )
+        if p.alerts_opened != state["alerts"]:
+            state["alerts"] = p.alerts_opened
+            console.print(f"new alert: {line}")
+        if status is not None:
+            status.update(line)
+        elif p.sim_ts - state["last"] >= 60 * speed:
+            state["last"] = p.sim_ts
+            console.print(line)
 
     try:
-        summary = asyncio.run(run_demo(cfg, show))
+        if status is not None:
+            status.start()
+        try:
+            summary = asyncio.run(run_demo(cfg, show))
+        finally:
+            if status is not None:
+                status.stop()
     except PortInUseError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -163,7 +177,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title="Injected faults")
     for col in ("kind", "asset", "start", "detected", "delay (s)"):
         table.add_column(col, no_wrap=True)
-    table.add_column("first alert", overflow="ellipsis", no_wrap=True, max_width=60)
+    table.add_column("first alert", overflow="ellipsis", no_wrap=True, max_width=38)
     for f in summary["faults"]:
         table.add_row(
             f["kind"],
