@@ -103,7 +103,7 @@ def test_memory_per_signal_is_bounded(make):
     before = det.bytes_per_signal
     det.score_batch(_stream(10, 2000))
     assert det.bytes_per_signal == before
-    assert before < 4096
+    assert before < 8192  # bounded: a fixed state per signal, at most 8 KiB
 
 
 def test_resize_keeps_state_and_adds_untrained_signals(make):

@@ -176,4 +176,13 @@ def test_state_is_small_and_fixed():
     det = StreamingRankDetector(4)
     before = det.bytes_per_signal
     _score(_normal(), det)
-    assert det.bytes_per_signal == before < 4096
+    assert det.bytes_per_signal == before < 8192
+
+
+def test_coarse_stream_is_optional_and_validated():
+    x = _faults()["spike"]
+    _, out = _score(x, StreamingRankDetector(1, config=StreamingConfig(coarse_block=0)))
+    assert out.score[ONSET] >= 0.5
+    for bad in (dict(coarse_block=-1), dict(coarse_contexts=12), dict(coarse_contexts=0)):
+        with pytest.raises(ValueError):
+            StreamingRankDetector(1, config=StreamingConfig(**bad))
