@@ -101,6 +101,9 @@ class EdgeNode:
         self._positions = self.index.signal_position()
         self._last_quality_event: dict[tuple[str, int], float] = {}
         self.listeners: list[Callable[[AlertUpdate], None]] = []
+        #: called with every scored batch (after the quality gate): live models that follow
+        #: the signals (e.g. asset health) attach here
+        self.batch_listeners: list[Callable[[SampleBatch], None]] = []
         if restore:
             self._restore()
 
@@ -137,6 +140,8 @@ class EdgeNode:
         st.samples_scored += len(clean)
         st.last_ts = float(clean.ts.max())
         self._maybe_prune(st.last_ts)
+        for observe in self.batch_listeners:
+            observe(clean)
         if update.opened or update.updated or update.resolved:
             st.alerts_opened += len(update.opened)
             for alert in update.changed():
