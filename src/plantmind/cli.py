@@ -286,7 +286,11 @@ def edge_run(
         if transport is not None:
             from plantmind.sync.uplink import SiteUplink
 
-            uplink = SiteUplink(root, site_id, transport, model.egress)
+            # plant time (the data's clock) drives the hourly aggregates, also for replays and
+            # a simulator running faster than real time
+            uplink = SiteUplink(
+                root, site_id, transport, model.egress, clock=lambda: node.stats.last_ts or now()
+            )
             uplink.attach(node)
             uplink.start()
         server, task = await start_server(create_app(node), host, port)
