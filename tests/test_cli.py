@@ -101,3 +101,28 @@ def test_detect_rejects_unknown_column(tmp_path):
         app, ["detect", str(src), "--out", str(tmp_path / "o.csv"), "--columns", "b"]
     )
     assert res.exit_code == 2 and "no numeric column named b" in res.output
+
+
+def test_detect_multivariate_finds_a_broken_relationship(tmp_path):
+    import csv as _csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    load = 50 + 10 * np.sin(np.arange(n) / 40) + rng.normal(0, 0.5, n)
+    current = 0.8 * load + rng.normal(0, 0.3, n)
+    current[2500:] = 0.8 * 50 + rng.normal(0, 0.3, 500)  # decoupled, but inside its range
+    lines = ["ts,load,current"] + [f"{i},{load[i]:.3f},{current[i]:.3f}" for i in range(n)]
+    src = tmp_path / "h.csv"
+    src.write_text("\n".join(lines) + "\n")
+    plain, multi = tmp_path / "u.csv", tmp_path / "m.csv"
+    assert runner.invoke(app, ["detect", str(src), "--out", str(plain)]).exit_code == 0
+    res = runner.invoke(app, ["detect", str(src), "--out", str(multi), "--multivariate"])
+    assert res.exit_code == 0, res.output
+    u = list(_csv.DictReader(plain.open()))
+    m = list(_csv.DictReader(multi.open()))
+    assert sum(int(r["alarm"]) for r in u[2500:]) < 50  # each signal stays in its range
+    broken = [r for r in m[2500:] if r["alarm"] == "1"]
+    assert len(broken) > 250
+    assert any("decoupled" in r["reason"] for r in broken)

@@ -447,9 +447,20 @@ def detect(
     time_column: Annotated[
         str | None, typer.Option(help="Time column (default: detected).")
     ] = None,
+    asset_map: Annotated[
+        Path | None,
+        typer.Option(help="YAML/JSON {asset: [columns]}; default: all columns are one asset."),
+    ] = None,
+    multivariate: Annotated[
+        bool,
+        typer.Option(
+            help="Also learn how each asset's signals move together (from the first 500 rows; "
+            "its limit is set for about 1 % alarmed rows on normal data)."
+        ),
+    ] = False,
 ) -> None:
-    """Run the default detector over a CSV; write per row anomaly_score (0-1), alarm (0/1) and
-    the top contributing signal."""
+    """Run the default detectors over a CSV; write per row anomaly_score (0-1), alarm (0/1),
+    the top contributing signal and the reason."""
     import csv
 
     from plantmind.connectors.replay import CsvFormatError, read_table
@@ -471,14 +482,33 @@ def detect(
             )
         idx = [names.index(c) for c in wanted]
         names, values = wanted, values[:, idx]
+    groups = None
+    if asset_map is not None:
+        import yaml
+
+        try:
+            mapping = yaml.safe_load(asset_map.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise _fail(f"{asset_map}: cannot read the asset map: {exc}") from None
+        if not isinstance(mapping, dict) or not all(isinstance(v, list) for v in mapping.values()):
+            raise _fail(f"{asset_map}: expected a mapping of asset → list of columns")
+        unknown = [c for cols in mapping.values() for c in cols if c not in names]
+        if unknown:
+            raise _fail(f"{asset_map}: columns not in {file}: {', '.join(map(str, unknown))}")
+        groups = [[names.index(c) for c in cols] for cols in mapping.values()]
     order = np.argsort(times, kind="stable")
     if np.any(order != np.arange(len(order))):
         err.print(
             f"{file}: rows are not in time order; scored in time order, written in file order"
         )
-    det = default_detector(len(names))
-    channels = getattr(det, "CHANNELS", ())
-    res = score_table(times[order], values[order], lambda n: det)
+    res = score_table(
+        times[order],
+        values[order],
+        default_detector,
+        groups=groups,
+        multivariate=multivariate,
+        names=names,
+    )
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -488,14 +518,13 @@ def detect(
         for i in range(len(raw_times)):
             k = inv[i]
             t = int(res.top[k])
-            reason = channels[res.channel[k]] if t >= 0 and res.channel[k] < len(channels) else ""
             w.writerow(
                 [
                     raw_times[i],
                     f"{res.score[k]:.6f}",
                     int(res.alarm[k]),
                     names[t] if t >= 0 else "",
-                    reason,
+                    res.reason[k],
                 ]
             )
     for msg in rep.problems:
