@@ -186,3 +186,34 @@ def test_coarse_stream_is_optional_and_validated():
     for bad in (dict(coarse_block=-1), dict(coarse_contexts=12), dict(coarse_contexts=0)):
         with pytest.raises(ValueError):
             StreamingRankDetector(1, config=StreamingConfig(**bad))
+
+
+def test_prediction_error_sees_a_break_in_the_dynamics():
+    rng = np.random.default_rng(3)
+    t = np.arange(N)
+    x = 50 + 10 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 0.3, N)
+    x[ONSET] -= 3.0  # well inside the normal range, off the learned trajectory
+    det, out = _score(x)
+    assert det.CHANNELS[out.channel[ONSET]] == "prediction error"
+    assert out.deviation[ONSET] > 3.0  # in units of the typical prediction error
+    before = out.channel[200:ONSET] == out.channel[ONSET]
+    assert out.deviation[ONSET] > out.deviation[200:ONSET][before].max()  # the largest so far
+
+
+def test_frozen_signal_keeps_the_predictor_bounded():
+    x = np.concatenate([_normal()[:1000], np.full(300_000, 7.0), _normal()[:1000]])
+    det, out = _score(x)
+    assert np.isfinite(out.score).all()
+    for name, arr in det.state_dict().items():
+        if arr.dtype.kind == "f":
+            assert np.isfinite(arr).all(), name
+    assert out.score[301_000:].max() >= 0.5  # the frozen value thawing is reported
+
+
+def test_prediction_is_optional_and_validated():
+    x = _faults()["spike"]
+    _, out = _score(x, StreamingRankDetector(1, config=StreamingConfig(predict_order=0)))
+    assert out.score[ONSET] >= 0.5
+    for bad in (dict(predict_order=-1), dict(predict_memory=1), dict(error_memory=0)):
+        with pytest.raises(ValueError):
+            StreamingRankDetector(1, config=StreamingConfig(**bad))
