@@ -20,6 +20,7 @@ from plantmind.central.cli import central_app, token_app
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
+from plantmind.edge.knowledge_cli import ask, docs_app
 from plantmind.sync.cli_commands import audit as sync_audit
 
 app = typer.Typer(
@@ -43,6 +44,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
 app.add_typer(connect_app, name="connect")
+app.add_typer(docs_app, name="docs")
+app.command("ask")(ask)
 app.add_typer(central_app, name="central")
 app.add_typer(token_app, name="token")
 app.command("audit")(sync_audit)
@@ -714,6 +717,21 @@ def bench_throughput(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+
+
+@bench_app.command("assistant")
+def bench_assistant(
+    corpus: Annotated[list[Path], typer.Option(help="Documents to ingest (files or folders).")],
+    qa: Annotated[Path, typer.Option(help="Questions, JSON lines (id, question, source, page).")],
+    out: Annotated[Path, typer.Option(help="Where answers.jsonl and summary.json go.")],
+    no_embed: Annotated[bool, typer.Option("--no-embed", help="BM25 only.")] = False,
+) -> None:
+    """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion."""
+    from plantmind.bench.assistant import run_assistant_bench
+
+    s = run_assistant_bench(corpus, qa, out, embed=not no_embed, progress=console.print)
+    for k, v in s.items():
+        console.print(f"{k:>28}: {v}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

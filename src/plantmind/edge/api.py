@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from plantmind import __version__
 from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
 from plantmind.core.types import Alert
+from plantmind.edge.assist_api import router as assist_router
 from plantmind.edge.node import EdgeNode
 
 __all__ = ["create_app"]
@@ -233,4 +234,5 @@ def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
         return resources.files("plantmind.web").joinpath("templates/edge.html").read_text("utf-8")
 
     app.include_router(api)
+    app.include_router(assist_router)
     return app

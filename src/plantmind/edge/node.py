@@ -9,12 +9,14 @@ thread, so scoring never waits for the disk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +31,9 @@ from plantmind.edge.quality import QualityGate
 from plantmind.store.downsample import Downsampler
 from plantmind.store.edge import EdgeStore
 from plantmind.store.ring import SampleRing
+
+if TYPE_CHECKING:
+    from plantmind.knowledge.index import KnowledgeIndex
 
 __all__ = ["EdgeNode", "NodeStats"]
 
@@ -106,6 +111,14 @@ class EdgeNode:
         self.batch_listeners: list[Callable[[SampleBatch], None]] = []
         if restore:
             self._restore()
+
+    @functools.cached_property
+    def knowledge(self) -> KnowledgeIndex:
+        """The knowledge index in ``home/knowledge``, opened on first use (it loads the
+        embedding model, which takes seconds)."""
+        from plantmind.knowledge.index import KnowledgeIndex
+
+        return KnowledgeIndex(self.home / "knowledge")
 
     # -- the stream ------------------------------------------------------------------------
     def ingest(self, batch: SampleBatch) -> AlertUpdate:

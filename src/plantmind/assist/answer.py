@@ -1,0 +1,335 @@
+"""Answer composition: retrieval → decline decision → an extractive answer (quoted, cited
+passages and procedure steps) or a model's answer grounded on the same passages.
+
+A model's citations are parsed from its ``[n]`` markers and only numbers of passages that
+were actually sent survive, so the answer cannot cite anything that was not retrieved. When a
+model fails or times out, the extractive answer is given with a note saying so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from plantmind.assist.context import LiveContext
+from plantmind.core.types import Citation
+from plantmind.knowledge.index import Hit, KnowledgeIndex, SearchResult, is_identifier
+from plantmind.knowledge.text import tokenize
+from plantmind.llm.client import ChatClient, LLMError, LLMTimeout
+
+__all__ = ["MAX_QUESTION_CHARS", "NOT_FOUND", "Answer", "Assistant", "DeclinePolicy"]
+
+MAX_QUESTION_CHARS = 2_000
+NOT_FOUND = "Not found in the plant documents."
+
+_MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"“•])")
+_STEP_LINE = re.compile(r"^\s*(?:step\s+)?\d{1,3}[.):]\s|^\s*(?:WARNING|CAUTION|DANGER|NOTE)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclinePolicy:
+    """When the documents do not answer a question.
+
+    It reads two pieces of retrieval evidence. ``coverage`` is the IDF-weighted share of the
+    question's terms found in one of the best passages; terms found nowhere in the index
+    count as missing, a model or part number ("IO-550-N") as heavily as the rarest term.
+    ``similarity`` is the best passage's cosine similarity to the question (with the [embed]
+    extra). A question naming a model or part number that no document mentions is declined
+    outright; otherwise it is answered when ``coverage + similarity_weight × similarity``
+    reaches ``min_evidence`` (with embeddings) or ``coverage`` reaches ``min_coverage``
+    (BM25 only).
+
+    The thresholds were set once on the FAA powerplant question set and checked by two-fold
+    cross-validation (fit on odd question ids, test on even ones and back: unanswerable
+    declined 90-100 %, answerable declined 2-7 %); they are not tuned per question. Coverage
+    is relative to the index's own vocabulary, so the rule carries over to other document
+    sets; the similarity scale is the embedding model's (all-MiniLM-L6-v2, 128 tokens).
+    """
+
+    min_coverage: float = 0.47
+    min_evidence: float = 0.95
+    similarity_weight: float = 1.0
+    decline_unknown_identifiers: bool = True
+
+    def decide(self, result: SearchResult) -> tuple[bool, str]:
+        """(declined, reason)."""
+        if not result.hits:
+            return True, "no passage matches the question"
+        unknown_ids = [t for t in result.unknown_terms if is_identifier(t)]
+        if self.decline_unknown_identifiers and unknown_ids:
+            # A model or part number the documents never mention: the question is about
+            # equipment they do not cover, however well the rest of it matches.
+            return True, f"the documents never mention {', '.join(unknown_ids)}"
+        cov, sim = result.coverage, result.top_dense
+        if sim is None:
+            if cov >= self.min_coverage:
+                return False, f"coverage {cov:.2f} (BM25 only)"
+            return True, f"the passages hold too little of the question (coverage {cov:.2f})"
+        evidence = cov + self.similarity_weight * sim
+        why = f"coverage {cov:.2f}, similarity {sim:.2f}"
+        if evidence >= self.min_evidence:
+            return False, why
+        return True, f"the passages do not answer the question ({why})"
+
+
+@dataclass(slots=True)
+class Answer:
+    """What the assistant says. ``citations`` are the passages the answer rests on;
+    ``retrieved`` every passage found (what a model was shown), best first."""
+
+    question: str
+    answer: str
+    declined: bool
+    citations: list[Citation]
+    retrieved: list[Citation]
+    model_used: str | None
+    timings: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    context: LiveContext | None = None
+    decline_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        def cite(c: Citation) -> dict[str, Any]:
+            return {
+                "source": c.source,
+                "page": c.page,
+                "section": c.section,
+                "score": round(c.score, 6),
+            }
+
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "declined": self.declined,
+            "citations": [cite(c) for c in self.citations],
+            "retrieved": [cite(c) for c in self.retrieved],
+            "model_used": self.model_used,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "notes": self.notes,
+            "context": self.context.to_dict() if self.context else None,
+        }
+
+
+def _citation(h: Hit) -> Citation:
+    return Citation(h.chunk.source, h.chunk.page, h.chunk.section, h.score)
+
+
+def _where(h: Hit) -> str:
+    c = h.chunk
+    parts = [c.source]
+    if c.page is not None:
+        parts.append(f"page {c.page}")
+    if c.section:
+        parts.append(c.section)
+    return ", ".join(parts)
+
+
+class Assistant:
+    """Answers questions from a :class:`KnowledgeIndex` (see the module docstring).
+
+    ``llm``: a chat client for generated answers, or None for extractive answers only.
+    ``passages``: how many distinct pages are retrieved and, with a model, sent.
+    """
+
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        *,
+        llm: ChatClient | None = None,
+        policy: DeclinePolicy | None = None,
+        passages: int = 5,
+    ) -> None:
+        self.index = index
+        self.llm = llm
+        self.policy = policy or DeclinePolicy()
+        self.passages = passages
+
+    def ask(
+        self, question: str, *, asset: str | None = None, context: LiveContext | None = None
+    ) -> Answer:
+        t0 = time.perf_counter()
+        notes: list[str] = []
+        q = " ".join(question.split())
+        if not q:
+            raise ValueError("the question is empty")
+        if len(q) > MAX_QUESTION_CHARS:
+            notes.append(f"question truncated from {len(q):,} to {MAX_QUESTION_CHARS:,} characters")
+            q = q[:MAX_QUESTION_CHARS]
+        result = self.index.search(q, k=self.passages * 3)
+        if result.truncated:
+            notes.append(f"only the {len(result.terms)} most specific terms were searched")
+        if not result.dense_used and self.index.embedder is None:
+            notes.append(self.index.dense_status)
+        hits = _distinct_pages(result.hits, self.passages)
+        t_retrieved = time.perf_counter()
+        timings = {"retrieve_ms": (t_retrieved - t0) * 1e3}
+        retrieved = [_citation(h) for h in hits]
+        declined, reason = self.policy.decide(result)
+        if declined:
+            text = NOT_FOUND
+            if context is not None:
+                text += "\n\n" + context.describe()
+            timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+            return Answer(q, text, True, [], retrieved, None, timings, notes, context, reason)
+        model_used = None
+        answer_text: str | None = None
+        citations: list[Citation] = []
+        if self.llm is not None:
+            t_model = time.perf_counter()
+            try:
+                answer_text, cited, model_used, said_not_found = self._generate(q, hits, context)
+                citations = [retrieved[i] for i in cited]
+                if said_not_found:
+                    timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
+                    timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+                    return Answer(
+                        q, NOT_FOUND, True, [], retrieved, model_used, timings, notes, context,
+                        "the model found no answer in the passages",
+                    )  # fmt: skip
+                if not cited:
+                    notes.append("the model cited no passage; check the retrieved passages")
+            except LLMTimeout as exc:
+                notes.append(f"model timed out ({exc}); extractive answer instead")
+            except LLMError as exc:
+                notes.append(f"model failed ({exc}); extractive answer instead")
+            timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
+        if answer_text is None:
+            answer_text, citations = self._extract(result.terms, hits), retrieved
+        if context is not None:
+            answer_text += "\n\n" + context.describe()
+        timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+        return Answer(
+            q, answer_text, False, citations, retrieved, model_used, timings, notes, context, reason
+        )
+
+    # -- extractive ----------------------------------------------------------------------
+    def _extract(self, terms: list[str], hits: list[Hit]) -> str:
+        """The most relevant sentences (or the steps of a procedure) of the best passages,
+        quoted and numbered like the citations."""
+        idf = {t: self.index.idf(t) for t in terms}
+        shares = [_share(h.chunk.text, idf) for h in hits]
+        best = max(shares, default=0.0)
+        lines = ["From the plant documents:"]
+        for n, (h, share) in enumerate(zip(hits, shares, strict=True), start=1):
+            if n > 1 and (n > 3 or share < 0.5 * best):
+                continue
+            lines.append(f"\n[{n}] {_quote(h.chunk.text, h.chunk.kind, idf)}\n    — {_where(h)}")
+        return "\n".join(lines)
+
+    # -- generated -----------------------------------------------------------------------
+    def _generate(
+        self, q: str, hits: list[Hit], context: LiveContext | None
+    ) -> tuple[str, list[int], str, bool]:
+        assert self.llm is not None
+        blocks = [f"[{n}] ({_where(h)})\n{h.chunk.text}" for n, h in enumerate(hits, start=1)]
+        user = "Passages from the plant documents:\n\n" + "\n\n".join(blocks)
+        if context is not None:
+            user += "\n\n" + context.describe()
+        user += f"\n\nQuestion: {q}"
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+        ]
+        res = self.llm.chat(messages)
+        text = res.text.strip()
+        if re.fullmatch(r"\W*NOT[ _]FOUND\W*", text, flags=re.IGNORECASE) or not text:
+            return NOT_FOUND, [], res.model, True
+        text, cited = keep_valid_citations(text, len(hits))
+        return text, cited, res.model, False
+
+
+SYSTEM_PROMPT = (
+    "You are a maintenance assistant for plant technicians. Answer the question using only "
+    "the numbered passages from the plant documents and the live asset context, if given. "
+    "Cite the passage of every statement by its number in square brackets, e.g. [2]. Be "
+    "brief; give procedures as numbered steps and keep their warnings and cautions. If the "
+    "passages do not contain the answer, reply exactly: NOT FOUND"
+)
+
+
+def keep_valid_citations(text: str, n_passages: int) -> tuple[str, list[int]]:
+    """Rewrite ``[n]`` markers keeping only numbers 1..n_passages; returns the text and the
+    0-based passage indices cited, in order of first mention. Ranges ("[1-3]") expand."""
+    cited: list[int] = []
+
+    def fix(m: re.Match[str]) -> str:
+        nums: list[int] = []
+        for part in re.split(r"\s*[,;]\s*", m.group(1).strip()):
+            if re.fullmatch(r"\d+\s*[–-]\s*\d+", part):
+                a, b = (int(x) for x in re.split(r"\s*[–-]\s*", part))
+                nums.extend(range(a, min(b, n_passages) + 1) if b >= a else [])
+            elif part.isdigit():
+                nums.append(int(part))
+        valid = [x for x in nums if 1 <= x <= n_passages]
+        for x in valid:
+            if x - 1 not in cited:
+                cited.append(x - 1)
+        return "[" + ", ".join(str(x) for x in dict.fromkeys(valid)) + "]" if valid else ""
+
+    out = _MARKER.sub(fix, text)
+    out = re.sub(r"[ \t]{2,}", " ", out)  # where a dropped marker stood between words
+    return re.sub(r"[ \t]+([.,;:])", r"\1", out).strip(), cited
+
+
+def _distinct_pages(hits: list[Hit], k: int) -> list[Hit]:
+    # One passage per page: five different pages give the reader (and a model) more than
+    # three chunks of one page.
+    seen: set[tuple[str, int | None, str | None]] = set()
+    out: list[Hit] = []
+    for h in hits:
+        c = h.chunk
+        key = (c.source, c.page, c.section if c.page is None else None)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(h)
+        if len(out) == k:
+            break
+    return out
+
+
+def _share(text: str, idf: dict[str, float]) -> float:
+    total = sum(idf.values())
+    if total <= 0:
+        return 0.0
+    present = set(tokenize(text))
+    return sum(v for t, v in idf.items() if t in present) / total
+
+
+def _quote(text: str, kind: str, idf: dict[str, float], budget: int = 480) -> str:
+    if kind in ("work_order", "asset") or len(text) <= budget:
+        return f"“{text.strip()}”"
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    steps = [ln.strip() for ln in lines if _STEP_LINE.match(ln)]
+    if kind == "procedure" and len(steps) >= 2:
+        out, used = [], 0
+        for s in steps:
+            if used + len(s) > 2 * budget and out:
+                out.append("…")
+                break
+            out.append(s)
+            used += len(s)
+        return "“" + "\n    ".join(out) + "”"
+    sentences = [s.strip() for s in _SENTENCE.split(" ".join(lines)) if s.strip()]
+    weights = []
+    for sentence in sentences:
+        present = set(tokenize(sentence))
+        weights.append(sum(v for t, v in idf.items() if t in present))
+    scored = sorted(range(len(sentences)), key=lambda i: -weights[i])
+    keep: list[int] = []
+    used = 0
+    for i in scored:
+        if used + len(sentences[i]) > budget and keep:
+            break
+        keep.append(i)
+        used += len(sentences[i])
+    keep.sort()
+    pieces: list[str] = []
+    for j, i in enumerate(keep):
+        if j and i != keep[j - 1] + 1:
+            pieces.append("…")
+        pieces.append(sentences[i])
+    return "“" + " ".join(pieces) + "”"

@@ -1,0 +1,165 @@
+"""``plantmind bench assistant``: ingest a document folder, answer a question set, and score
+retrieval (hit@1/hit@5 of the gold source and page), declines (unanswerable questions
+declined, answerable ones wrongly declined), latency and ingestion speed.
+
+Question file: JSON lines with ``id``, ``question`` and, for scoring, ``source``, ``page``,
+``unanswerable`` and optionally ``alt_pages`` ([[source, page], ...], other pages that
+answer it). A gold source matches a cited one when either path ends with the other, so
+"manuals/pump.md" matches a document cited as "pump.md"; a document without pages (a
+work-order table) counts as page 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plantmind.assist.answer import Assistant
+from plantmind.core.types import Citation
+from plantmind.knowledge.index import KnowledgeIndex
+from plantmind.llm.client import ChatClient
+
+__all__ = ["load_questions", "run_assistant_bench"]
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    """The questions of a JSON-lines file; a bad line is an error naming the line."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or "question" not in row:
+            raise ValueError(f"{path}:{n}: needs at least 'question'")
+        row.setdefault("id", f"line{n}")
+        out.append(row)
+    return out
+
+
+def _same_source(a: str, b: str) -> bool:
+    a, b = a.replace("\\", "/"), b.replace("\\", "/")
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
+def _gold(q: dict[str, Any]) -> list[tuple[str, int | None]]:
+    gold = []
+    if q.get("source"):
+        gold.append((str(q["source"]), q.get("page")))
+    for alt in q.get("alt_pages") or []:
+        gold.append((str(alt[0]), alt[1] if len(alt) > 1 else None))
+    return gold
+
+
+def _matches(c: Citation, gold: list[tuple[str, int | None]]) -> bool:
+    page = c.page if c.page is not None else 1
+    return any(_same_source(c.source, s) and (p is None or page == p) for s, p in gold)
+
+
+def run_assistant_bench(
+    corpus: list[Path],
+    qa: Path,
+    out: Path,
+    *,
+    embed: bool = True,
+    llm: ChatClient | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the benchmark; writes ``out/answers.jsonl`` and ``out/summary.json`` and returns
+    the summary. The index is built fresh in ``out/index``."""
+    questions = load_questions(qa)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "index", ignore_errors=True)
+    t_open = time.perf_counter()
+    index = KnowledgeIndex(out / "index", embedder="auto" if embed else None)
+    load_s = time.perf_counter() - t_open
+    progress(f"index: {index.dense_status} (models loaded in {load_s:.1f} s)")
+    load_before = os.getloadavg()[0]
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    results = index.add(corpus)
+    ingest_s = time.perf_counter() - t0
+    ingest_cpu_s = time.process_time() - cpu0
+    pages = sum(r.pages for r in results)
+    failed = [r for r in results if r.status == "failed"]
+    for r in failed:
+        progress(f"failed: {r.error}")
+    chunks = sum(r.chunks for r in results)
+    progress(
+        f"ingested {len(results) - len(failed)} file(s), {pages} pages, {chunks} chunks in "
+        f"{ingest_s:.1f} s ({pages / ingest_s if ingest_s else 0:.1f} pages/s)"
+    )
+    assistant = Assistant(index, llm=llm)
+    assistant.ask("warm up")  # first-call costs (allocation, caches) are not latency
+    rows = []
+    lat: list[float] = []
+    cpu_lat: list[float] = []
+    hit1 = hit5 = n_answerable = wrongly_declined = n_unanswerable = declined_unanswerable = 0
+    with (out / "answers.jsonl").open("w", encoding="utf-8") as fh:
+        for q in questions:
+            t, c = time.perf_counter(), time.process_time()
+            ans = assistant.ask(str(q["question"]))
+            ms = (time.perf_counter() - t) * 1e3
+            lat.append(ms)
+            cpu_lat.append((time.process_time() - c) * 1e3)
+            d = ans.to_dict()
+            row = {
+                "id": q["id"],
+                "answer": d["answer"],
+                "declined": d["declined"],
+                "citations": d["citations"],
+                "retrieved": d["retrieved"],
+                "latency_ms": round(ms, 3),
+            }
+            if q.get("unanswerable"):
+                n_unanswerable += 1
+                declined_unanswerable += int(ans.declined)
+            elif q.get("source"):
+                n_answerable += 1
+                gold = _gold(q)
+                ranks = [i for i, c in enumerate(ans.retrieved) if _matches(c, gold)]
+                row["gold_rank"] = ranks[0] + 1 if ranks else None
+                hit1 += int(bool(ranks) and ranks[0] == 0)
+                hit5 += int(bool(ranks) and ranks[0] < 5)
+                wrongly_declined += int(ans.declined)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            rows.append(row)
+    index.close()
+    summary = {
+        "questions": len(questions),
+        "answerable": n_answerable,
+        "unanswerable": n_unanswerable,
+        "hit_at_1": round(hit1 / n_answerable, 4) if n_answerable else None,
+        "hit_at_5": round(hit5 / n_answerable, 4) if n_answerable else None,
+        "unanswerable_declined": (
+            round(declined_unanswerable / n_unanswerable, 4) if n_unanswerable else None
+        ),
+        "answerable_wrongly_declined": (
+            round(wrongly_declined / n_answerable, 4) if n_answerable else None
+        ),
+        "latency_p50_ms": round(float(np.percentile(lat, 50)), 2) if lat else None,
+        "latency_p95_ms": round(float(np.percentile(lat, 95)), 2) if lat else None,
+        "latency_cpu_p50_ms": round(float(np.percentile(cpu_lat, 50)), 2) if lat else None,
+        "ingest_pages": pages,
+        "ingest_chunks": chunks,
+        "ingest_s": round(ingest_s, 2),
+        "ingest_pages_per_s": round(pages / ingest_s, 1) if ingest_s and pages else None,
+        "ingest_cpu_s": round(ingest_cpu_s, 2),
+        # Wall-clock figures depend on what else runs: the 1-minute load average before
+        # ingestion and at the end says how busy the machine was.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cpu_cores": os.cpu_count(),
+        "failed_files": [r.error for r in failed],
+        "dense": index.embedder is not None,
+        "model": llm.name if llm is not None else None,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary

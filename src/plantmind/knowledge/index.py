@@ -1,0 +1,585 @@
+"""The knowledge index: chunks of every ingested document on disk (SQLite under
+``<home>/knowledge/``), searched by BM25 (bm25s) and, with the [embed] extra, by dense
+embeddings, the two scores mixed (see ``DENSE_WEIGHT``).
+
+Documents are added and removed one at a time (a changed file replaces its old chunks; an
+unchanged one is skipped). The BM25 matrix is rebuilt in memory from the stored chunks when
+they change (tens of milliseconds for thousands of chunks), so the database is the only
+state on disk. A second process (``plantmind docs add`` beside a running edge node) bumps a
+generation number; the other process reloads before its next search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from plantmind.knowledge.chunking import ChunkConfig, chunk_document, doc_id_for
+from plantmind.knowledge.documents import Chunk, LoaderError
+from plantmind.knowledge.embed import Embedder, EmbeddingsUnavailable, load_embedder
+from plantmind.knowledge.loaders import DEFAULT_MAX_PAGES, SUPPORTED_SUFFIXES, load_document
+from plantmind.knowledge.text import tokenize
+
+__all__ = [
+    "AddResult",
+    "DocumentInfo",
+    "Hit",
+    "KnowledgeIndex",
+    "SearchResult",
+    "is_identifier",
+]
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "knowledge.db"
+_OFF = ("0", "false", "no", "off")
+# Fusion: max-normalised BM25 plus DENSE_WEIGHT × cosine. Reciprocal rank fusion (k=60)
+# was measured first and lost to BM25 alone on the FAA handbook questions (hit@1 84 % → 64 %):
+# ranks throw away how far ahead BM25's best passage is, and the small CPU embedding model
+# (first 128 word pieces of a chunk) is the weaker ranker. A score-level mix keeps BM25's
+# margins and lets the embedding break near-ties and carry paraphrased questions.
+DENSE_WEIGHT = 0.2
+# b below the usual 0.75: a plant's index mixes 40-word work orders with 300-word manual
+# passages, and full length normalisation lets the short records crowd out the passages.
+BM25_K1 = 1.5
+BM25_B = 0.45
+MAX_QUERY_TERMS = 64
+# Contents and index pages mention every topic and explain none; they rank behind text.
+KIND_WEIGHT = {"toc": 0.25}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL,
+    added_at REAL NOT NULL, problems TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL, source TEXT NOT NULL, page INTEGER, section TEXT, kind TEXT NOT NULL,
+    asset TEXT, date TEXT, text TEXT NOT NULL, embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, ord);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    id: str
+    path: str
+    source: str
+    kind: str
+    pages: int
+    chunks: int
+    added_at: float
+    problems: list[str]
+
+
+@dataclass(slots=True)
+class AddResult:
+    """What happened to one file: ``added``, ``replaced`` (changed since last time),
+    ``unchanged`` (skipped) or ``failed`` (``error`` says why; other files still go in)."""
+
+    path: str
+    status: Literal["added", "replaced", "unchanged", "failed"]
+    pages: int = 0
+    chunks: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score: BM25 / best BM25 + DENSE_WEIGHT × cosine
+    bm25: float
+    dense: float | None  # cosine similarity, None without embeddings
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """Ranked hits and the evidence the assistant's decline rule reads.
+
+    ``coverage`` is the share of the question's information (IDF-weighted terms) found in
+    the best hits; ``unknown_terms`` are question terms that appear nowhere in the index.
+    """
+
+    query: str
+    terms: list[str]
+    hits: list[Hit]
+    coverage: float
+    top_bm25: float
+    top_dense: float | None
+    unknown_terms: list[str]
+    dense_used: bool
+    truncated: bool = False
+    ms: float = 0.0
+
+
+ProgressFn = Callable[[str, str, int, int], None]
+"""progress(event, path, done, total): event "file" (done/total files) or "pages"."""
+
+
+def _expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """Files to ingest with the name they are cited by: the file name for a file given
+    directly, the path below the folder for a folder ("manuals/P-101_pump_manual.md")."""
+    out: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            out.extend(
+                (f, f.relative_to(p).as_posix())
+                for f in sorted(p.rglob("*"))
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append((p, p.name))
+    return out
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class KnowledgeIndex:
+    """Hybrid search over a folder of documents (see the module docstring).
+
+    Parameters
+    ----------
+    root:
+        Folder of the index (``<home>/knowledge``), created if missing.
+    embedder:
+        ``"auto"`` (the default): the [embed] extra's model when installed and not switched
+        off with ``PLANTMIND_EMBED=0``, else BM25 only (``dense_status`` says why);
+        ``None``: BM25 only; or any :class:`Embedder`.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        embedder: Embedder | Literal["auto"] | None = "auto",
+        chunking: ChunkConfig | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.chunking = chunking or ChunkConfig()
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self.embedder: Embedder | None
+        if embedder == "auto" and os.environ.get("PLANTMIND_EMBED", "1").lower() in _OFF:
+            embedder = None
+            self.dense_status = "BM25 only: dense embeddings switched off (PLANTMIND_EMBED)"
+        if embedder == "auto":
+            try:
+                self.embedder = load_embedder()
+                self.dense_status = f"dense embeddings: {self.embedder.name}"
+            except EmbeddingsUnavailable as exc:
+                self.embedder = None
+                self.dense_status = str(exc)
+                log.info("%s", exc)
+        else:
+            self.embedder = embedder
+            if embedder is not None:
+                self.dense_status = f"dense embeddings: {embedder.name}"
+            elif not hasattr(self, "dense_status"):
+                self.dense_status = "BM25 only (dense disabled)"
+        self._generation = -1
+        self._chunks: list[Chunk] = []
+        self._tokens: list[list[str]] = []
+        self._vectors: np.ndarray | None = None
+        self._has_vec = np.zeros(0, dtype=bool)
+        self._bm25 = None
+        self._df: Counter[str] = Counter()
+        self._backfill_embeddings()
+        self._reload()
+
+    # -- storage ---------------------------------------------------------------------------
+    def _db_generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _backfill_embeddings(self) -> None:
+        """Embed chunks stored without a vector (added while the extra was missing) or with
+        another model's vector."""
+        if self.embedder is None:
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
+        with self._db:
+            if row is None or row[0] != self.embedder.name:
+                self._db.execute("UPDATE chunks SET embedding = NULL")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('embedder', ?)",
+                    (self.embedder.name,),
+                )
+        rows = self._db.execute(
+            "SELECT id, section, kind, text FROM chunks WHERE embedding IS NULL"
+        ).fetchall()
+        if not rows:
+            return
+        log.info("embedding %d stored chunk(s) for %s", len(rows), self.embedder.name)
+        for start in range(0, len(rows), 256):
+            part = rows[start : start + 256]
+            vecs = self.embedder.encode([_embed_text(s, k, t) for _, s, k, t in part])
+            with self._db:
+                self._db.executemany(
+                    "UPDATE chunks SET embedding = ? WHERE id = ?",
+                    [(v.tobytes(), r[0]) for v, r in zip(vecs, part, strict=True)],
+                )
+        with self._db:
+            self._bump()
+
+    def _reload(self) -> None:
+        rows = self._db.execute(
+            "SELECT id, doc_id, source, page, section, kind, text, asset, date, embedding "
+            "FROM chunks ORDER BY doc_id, ord"
+        ).fetchall()
+        chunks = [Chunk(*r[:9]) for r in rows]
+        tokens = [tokenize(_index_text(c)) for c in chunks]
+        dim = self.embedder.dim if self.embedder is not None else 0
+        has_vec = np.array(
+            [r[9] is not None and dim and len(r[9]) == 4 * dim for r in rows], dtype=bool
+        )
+        vectors = None
+        if dim and has_vec.any():
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            for i, r in enumerate(rows):
+                if has_vec[i]:
+                    vectors[i] = np.frombuffer(r[9], dtype=np.float32)
+        bm25 = None
+        if chunks:
+            import bm25s
+
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+            bm25.index(tokens, show_progress=False)
+        df: Counter[str] = Counter()
+        for t in tokens:
+            df.update(set(t))
+        self._chunks, self._tokens, self._vectors, self._has_vec = chunks, tokens, vectors, has_vec
+        self._token_sets = [frozenset(t) for t in tokens]
+        self._bm25, self._df = bm25, df
+        self._generation = self._db_generation()
+
+    def refresh(self) -> None:
+        """Reload if another process changed the index since the last look."""
+        with self._lock:
+            if self._db_generation() != self._generation:
+                self._reload()
+
+    # -- documents -------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        rows = self._db.execute(
+            "SELECT id, path, source, kind, pages, chunks, added_at, problems FROM documents "
+            "ORDER BY source, path"
+        ).fetchall()
+        return [DocumentInfo(*r[:7], json.loads(r[7])) for r in rows]
+
+    def add(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        progress: ProgressFn | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        work_order_columns: dict[str, str] | None = None,
+    ) -> list[AddResult]:
+        """Ingest files and folders (recursively, supported types only). One bad file is a
+        ``failed`` result; the others are still ingested."""
+        files = _expand_paths(paths)
+        results: list[AddResult] = []
+        with self._lock:
+            for n, (p, source) in enumerate(files):
+                if progress is not None:
+                    progress("file", str(p), n, len(files))
+                results.append(self._add_one(p, source, progress, max_pages, work_order_columns))
+            if progress is not None:
+                progress("file", "", len(files), len(files))
+            if any(r.status in ("added", "replaced") for r in results):
+                self._reload()
+        return results
+
+    def _add_one(
+        self,
+        p: Path,
+        source: str,
+        progress: ProgressFn | None,
+        max_pages: int,
+        work_order_columns: dict[str, str] | None,
+    ) -> AddResult:
+        t0 = time.perf_counter()
+        path = str(p.resolve())
+        doc_id = doc_id_for(path)
+        try:
+            sha = _sha256(p) if p.is_file() else ""
+        except OSError as exc:
+            return AddResult(path, "failed", error=f"{p}: cannot read ({exc})")
+        old = self._db.execute("SELECT sha256 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if old is not None and old[0] == sha:
+            return AddResult(path, "unchanged")
+        try:
+            doc = load_document(
+                path,
+                max_pages=max_pages,
+                work_order_columns=work_order_columns,
+                page_callback=(lambda d, t: progress("pages", path, d, t)) if progress else None,
+            )
+        except LoaderError as exc:
+            return AddResult(path, "failed", error=str(exc), seconds=time.perf_counter() - t0)
+        except Exception as exc:  # a loader bug must not stop the other files
+            log.exception("loading %s failed", path)
+            return AddResult(
+                path,
+                "failed",
+                error=f"{p}: {type(exc).__name__}: {exc}",
+                seconds=time.perf_counter() - t0,
+            )
+        doc.source = source
+        chunks = chunk_document(doc, self.chunking)
+        vectors: list[bytes | None] = [None] * len(chunks)
+        if self.embedder is not None and chunks:
+            vecs = self.embedder.encode([_embed_text(c.section, c.kind, c.text) for c in chunks])
+            vectors = [v.tobytes() for v in vecs]
+        with self._db:
+            self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self._db.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc_id, path, doc.source, doc.kind, sha, doc.pages, len(chunks),
+                    time.time(), json.dumps(doc.problems),
+                ),
+            )  # fmt: skip
+            self._db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, doc_id, i, c.source, c.page, c.section, c.kind, c.asset, c.date,
+                     c.text, vectors[i])
+                    for i, c in enumerate(chunks)
+                ],
+            )  # fmt: skip
+            if self.embedder is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('embedder', ?)",
+                    (self.embedder.name,),
+                )
+            self._bump()
+        return AddResult(
+            path,
+            "replaced" if old is not None else "added",
+            pages=doc.pages,
+            chunks=len(chunks),
+            problems=doc.problems,
+            seconds=time.perf_counter() - t0,
+        )
+
+    def remove(self, name: str) -> list[DocumentInfo]:
+        """Remove the documents whose id, path or file name is ``name``; returns them."""
+        resolved = str(Path(name).expanduser().resolve())
+        with self._lock:
+            gone = [
+                d
+                for d in self.documents()
+                if name in (d.id, d.path, d.source)
+                or d.path == resolved
+                or d.path.startswith(resolved.rstrip("/") + "/")
+            ]
+            if gone:
+                with self._db:
+                    self._db.executemany(
+                        "DELETE FROM documents WHERE id = ?", [(d.id,) for d in gone]
+                    )
+                    self._bump()
+                self._reload()
+        return gone
+
+    # -- search ----------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def idf_max(self) -> float:
+        """The IDF of a term found in one chunk only."""
+        n = len(self._chunks)
+        return math.log(1.0 + (n - 0.5) / 1.5) if n else 1.0
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term (0 when absent)."""
+        n = len(self._chunks)
+        df = self._df.get(term, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 8,
+        kinds: Sequence[str] | None = None,
+        dense: bool = True,
+    ) -> SearchResult:
+        """The ``k`` best chunks for ``query`` with the evidence for a decline decision."""
+        t0 = time.perf_counter()
+        self.refresh()
+        with self._lock:
+            return self._search(query, k, kinds, dense, t0)
+
+    def _search(
+        self, query: str, k: int, kinds: Sequence[str] | None, dense: bool, t0: float
+    ) -> SearchResult:
+        terms = list(dict.fromkeys(tokenize(query, query=True)))
+        truncated = False
+        if len(terms) > MAX_QUERY_TERMS:
+            # A pasted log or a 10,000-character question: keep its most informative terms.
+            terms = sorted(terms, key=self.idf, reverse=True)[:MAX_QUERY_TERMS]
+            truncated = True
+        n = len(self._chunks)
+        empty = SearchResult(query, terms, [], 0.0, 0.0, None, [], False, truncated)
+        if n == 0 or not terms:
+            empty.ms = (time.perf_counter() - t0) * 1e3
+            return empty
+        assert self._bm25 is not None
+        bm = np.asarray(self._bm25.get_scores(terms), dtype=np.float64)
+        weight = np.ones(n)
+        for i, c in enumerate(self._chunks):
+            w = KIND_WEIGHT.get(c.kind)
+            if w is not None:
+                weight[i] = w
+        if kinds is not None:
+            allowed = set(kinds)
+            weight *= np.array([c.kind in allowed for c in self._chunks], dtype=float)
+        bm_w = bm * weight
+        top = float(bm_w.max())
+        fused = bm_w / top if top > 0 else np.zeros(n)
+        cos = None
+        dense_used = False
+        if dense and self.embedder is not None and self._vectors is not None:
+            qv = self.embedder.encode([query[:2000]])[0]
+            cos = np.where(self._has_vec & (weight > 0), self._vectors @ qv, 0.0)
+            # Same demotion for contents pages as in BM25, in cosine units.
+            cos_w = np.where(weight < 1, cos - 0.15, cos)
+            fused = fused + DENSE_WEIGHT * np.maximum(cos_w, 0.0)
+            dense_used = True
+        candidates = np.flatnonzero((bm_w > 0) | ((cos if cos is not None else bm_w) > 0))
+        if len(candidates) == 0:
+            empty.unknown_terms = [t for t in terms if self.idf(t) == 0.0]
+            empty.ms = (time.perf_counter() - t0) * 1e3
+            return empty
+        order_arr = candidates[np.argsort(-fused[candidates], kind="stable")[:k]]
+        order = [int(i) for i in order_arr]
+        hits = [
+            Hit(
+                self._chunks[i],
+                float(fused[i]),
+                float(bm[i]),
+                float(cos[i]) if cos is not None else None,
+            )
+            for i in order
+        ]
+        idfs = {t: self.idf(t) for t in terms}
+        total = sum(idfs.values())
+        unknown = [t for t in terms if idfs[t] == 0.0]
+        top_sets = [self._token_sets[i] for i in order[:3]]
+        # Coverage: the best of the top hits, by the IDF share of question terms it holds.
+        best = 0.0
+        for s in top_sets:
+            best = max(best, sum(v for t, v in idfs.items() if t in s))
+        coverage = best / total if total > 0 else 0.0
+        if unknown:
+            # Terms absent from every document are missing information too. An identifier
+            # (a model or part number: "io-550-n", "a320") is as specific as a term can be and
+            # weighs like the rarest one; a plain word may be a synonym the documents say
+            # differently and weighs like an average question term.
+            known = [v for v in idfs.values() if v > 0]
+            rare = self.idf_max
+            typical = sum(known) / len(known) if known else rare
+            missing = sum(rare if is_identifier(t) else typical for t in unknown)
+            coverage = best / (total + missing)
+        return SearchResult(
+            query=query,
+            terms=terms,
+            hits=hits,
+            coverage=coverage,
+            top_bm25=float(bm_w[order[0]]) if order else 0.0,
+            top_dense=float(cos[order].max()) if cos is not None and order else None,
+            unknown_terms=unknown,
+            dense_used=dense_used,
+            truncated=truncated,
+            ms=(time.perf_counter() - t0) * 1e3,
+        )
+
+    def work_orders(self, asset: str, *, limit: int = 5) -> list[Chunk]:
+        """The most recent work orders recorded for ``asset`` (by id or name)."""
+        self.refresh()
+        key = asset.strip().lower()
+        with self._lock:
+            rows = [
+                c
+                for c in self._chunks
+                if c.kind == "work_order" and c.asset is not None and c.asset.lower() == key
+            ]
+        rows.sort(key=lambda c: c.date or "", reverse=True)
+        return rows[:limit]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> KnowledgeIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{1,4}$")
+
+
+def is_identifier(term: str) -> bool:
+    """Letters and digits together: a model, part or document number ("pt6a-60", "a320",
+    "o-360"), but not a number with its unit glued on ("45kw", "2000h")."""
+    return (
+        any(ch.isdigit() for ch in term)
+        and any(ch.isalpha() for ch in term)
+        and not _QUANTITY.match(term)
+    )
+
+
+def _index_text(c: Chunk) -> str:
+    # The heading is part of what a passage is about: "Magneto timing" above a step list.
+    if c.section and c.kind not in ("toc", "work_order"):
+        return f"{c.section}\n{c.text}"
+    return c.text
+
+
+def _embed_text(section: str | None, kind: str, text: str) -> str:
+    if section and kind not in ("toc", "work_order"):
+        return f"{section}: {text}"
+    return text
