@@ -43,8 +43,13 @@ def test_docs_add_list_remove_and_ask(tmp_path, home):
 
     assert runner.invoke(app, ["docs", "remove", "seal.md"]).exit_code == 0
     assert runner.invoke(app, ["docs", "remove", "seal.md"]).exit_code == 1
-    empty = runner.invoke(app, ["ask", "anything"])
-    assert empty.exit_code == 2 and "index is empty" in empty.output
+    # an empty index: `ask` first adds the plant's own documents (out of the box)
+    fresh = runner.invoke(app, ["ask", "pump bearing temperature high, what to check?", "--json"])
+    assert fresh.exit_code == 0, fresh.output
+    assert "adding the plant's documents first" in fresh.output
+    body = json.loads(fresh.output[fresh.output.index("{") :])
+    assert not body["declined"]
+    assert any(c["source"].endswith("P-101_pump_manual.md") for c in body["citations"])
 
 
 def test_docs_add_defaults_to_the_plant_documents_and_ask_with_asset(home):

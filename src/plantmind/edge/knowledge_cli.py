@@ -19,7 +19,7 @@ from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
 
-__all__ = ["ask", "docs_app", "live_context_from_store", "open_index"]
+__all__ = ["ask", "docs_app", "live_context_from_store", "open_index", "plant_documents"]
 
 docs_app = typer.Typer(help="Documents of the knowledge index (manuals, SOPs, work orders).")
 
@@ -61,6 +61,20 @@ def open_index(home: Path | None, *, embed: bool = True) -> Any:
     return KnowledgeIndex(resolve_home(home) / "knowledge", embedder="auto" if embed else None)
 
 
+def plant_documents(plant: Path | None) -> list[Path]:
+    """The plant's document folders (``sites[].documents``, relative to plant.yaml) and
+    plant.yaml itself (its sensor sheet: units, ranges, descriptions)."""
+    model, plant_path = _plant(plant)
+    base = plant_path.parent
+    targets: list[Path] = []
+    for site in model.sites:
+        for folder in site.documents:
+            p = Path(folder.path)
+            targets.append(p if p.is_absolute() else base / p)
+    targets.append(plant_path)
+    return targets
+
+
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
     if not text:
         return None
@@ -96,15 +110,7 @@ def docs_add(
     plant.yaml (sensor sheet). A changed file replaces its old version; one bad file does not
     stop the others."""
     mapping = _parse_mapping(wo_columns)
-    targets: list[Path] = list(paths or [])
-    if not targets:
-        model, plant_path = _plant(plant)
-        base = plant_path.parent
-        for site in model.sites:
-            for folder in site.documents:
-                p = Path(folder.path)
-                targets.append(p if p.is_absolute() else base / p)
-        targets.append(plant_path)  # its sensor sheet: units, ranges, descriptions
+    targets: list[Path] = list(paths or []) or plant_documents(plant)
     index = open_index(home, embed=not no_embed)
     if index.embedder is None and not no_embed:
         err.print(index.dense_status, highlight=False)
@@ -258,8 +264,17 @@ def ask(
     root = resolve_home(home)
     index = open_index(home, embed=not no_embed)
     if index.size == 0:
-        index.close()
-        raise _fail("the knowledge index is empty: add documents with plantmind docs add PATH")
+        # out of the box: the plant's own documents (the example plant ships a manual, SOPs
+        # and a work-order history), as `plantmind docs add` with no path would add them
+        targets = plant_documents(plant)
+        err.print("the knowledge index is empty: adding the plant's documents first ...")
+        results = index.add(targets)
+        failed = [r for r in results if r.status == "failed"]
+        for r in failed:
+            err.print(f"[red]failed[/] {r.error}", highlight=False)
+        if index.size == 0:
+            index.close()
+            raise _fail("no documents could be indexed: add some with plantmind docs add PATH")
     context = None
     if asset:
         model, _ = _plant(plant)
