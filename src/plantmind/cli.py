@@ -21,6 +21,7 @@ from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
 from plantmind.edge.knowledge_cli import ask, docs_app
+from plantmind.edge.route_cli import route_app
 from plantmind.sync.cli_commands import audit as sync_audit
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
 app.add_typer(connect_app, name="connect")
 app.add_typer(docs_app, name="docs")
+app.add_typer(route_app, name="route")
 app.command("ask")(ask)
 app.add_typer(central_app, name="central")
 app.add_typer(token_app, name="token")
@@ -732,6 +734,23 @@ def bench_assistant(
     s = run_assistant_bench(corpus, qa, out, embed=not no_embed, progress=console.print)
     for k, v in s.items():
         console.print(f"{k:>28}: {v}", highlight=False)
+
+
+@bench_app.command("route")
+def bench_route(
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+    calls: Annotated[int, typer.Option(help="Routed calls timed.")] = 20_000,
+    queue_tasks: Annotated[int, typer.Option(help="Tasks through the durable queue.")] = 2_000,
+) -> None:
+    """Model router: its own overhead per call (p50/p99 ms) and durable-queue tasks/s."""
+    from plantmind.bench.route import run_route_bench
+
+    r = run_route_bench(calls, queue_tasks, progress=console.print)
+    for k, v in r.items():
+        console.print(f"{k:>28}: {v}", highlight=False)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover

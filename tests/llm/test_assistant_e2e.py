@@ -84,3 +84,26 @@ def test_a_question_the_documents_cannot_answer_never_reaches_the_model(kb, llm_
     ans = _assistant(kb, llm_server.url).ask("TBO of a Continental IO-550-N engine?")
     assert ans.declined and ans.answer.startswith(NOT_FOUND)
     assert llm_server.requests == []
+
+
+def test_the_assistant_goes_through_the_router_edge_first(
+    kb, tmp_path, edge_server, central_server
+):
+    from plantmind.core.routing import LlmSettings
+    from plantmind.llm.router import Router
+
+    settings = LlmSettings.model_validate(
+        {"endpoints": {
+            "edge": {"url": edge_server.url, "model": "edge-small", "retries": 0},
+            "central": {"url": central_server.url, "model": "central-large", "retries": 0}}}
+    )  # fmt: skip
+    edge_server.say("Use ISO VG 68 turbine oil [1].")
+    with Router(settings, home=tmp_path / "home") as router:
+        assistant = Assistant(kb, llm=router.chat_model("assist.answer", requester="test"))
+        ans = assistant.ask("which oil for the pump bearings?")
+        assert ans.model_used == "edge-small (edge)" and ans.citations
+        edge_server.stop()
+        ans = assistant.ask("which oil for the pump bearings?")
+        assert ans.model_used is None and "ISO VG 68" in ans.answer
+        assert any("routed to fallback" in n and "edge model unreachable" in n for n in ans.notes)
+    assert central_server.requests == []  # nothing placed the assistant on the centre

@@ -17,7 +17,7 @@ from plantmind.assist.context import LiveContext
 from plantmind.core.types import Citation
 from plantmind.knowledge.index import Hit, KnowledgeIndex, SearchResult, is_identifier
 from plantmind.knowledge.text import tokenize
-from plantmind.llm.client import ChatClient, LLMError, LLMTimeout
+from plantmind.llm.client import ChatModel, LLMError, LLMTimeout
 
 __all__ = ["MAX_QUESTION_CHARS", "NOT_FOUND", "Answer", "Assistant", "DeclinePolicy"]
 
@@ -130,7 +130,9 @@ def _where(h: Hit) -> str:
 class Assistant:
     """Answers questions from a :class:`KnowledgeIndex` (see the module docstring).
 
-    ``llm``: a chat client for generated answers, or None for extractive answers only.
+    ``llm``: a chat model for generated answers (a :class:`~plantmind.llm.client.ChatClient`
+    or, in the services, the router's ``assist.answer`` view, which places the call by the
+    site's policy), or None for extractive answers only.
     ``passages``: how many distinct pages are retrieved and, with a model, sent.
     """
 
@@ -138,7 +140,7 @@ class Assistant:
         self,
         index: KnowledgeIndex,
         *,
-        llm: ChatClient | None = None,
+        llm: ChatModel | None = None,
         policy: DeclinePolicy | None = None,
         passages: int = 5,
     ) -> None:

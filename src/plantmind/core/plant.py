@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from plantmind.core.connectivity import ConnectorConfig
+from plantmind.core.routing import LlmSettings
 
 __all__ = [
     "Asset",
@@ -150,6 +151,7 @@ class Plant(_Model):
     name: str = Field(min_length=1)
     sites: list[Site] = Field(min_length=1)
     egress: EgressPolicy = Field(default_factory=EgressPolicy)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Plant:

@@ -23,6 +23,7 @@ from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
 from plantmind.core.types import Alert
 from plantmind.edge.assist_api import router as assist_router
 from plantmind.edge.node import EdgeNode
+from plantmind.edge.openai_api import mount_openai_api
 
 __all__ = ["create_app"]
 
@@ -235,4 +236,5 @@ def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
 
     app.include_router(api)
     app.include_router(assist_router)
+    mount_openai_api(app)
     return app

@@ -3,8 +3,9 @@ node's knowledge index, with the asset's live context taken from the running nod
 
 The live context is read on the event loop (a consistent view between two batches, like
 every other handler); retrieval and a model call run in a worker thread so the pipeline
-never waits on them. The model endpoint, if any, comes from ``PLANTMIND_LLM_URL`` and
-``PLANTMIND_LLM_MODEL`` (key from ``PLANTMIND_LLM_API_KEY``).
+never waits on them. The model call goes through the node's router (task kind
+``assist.answer``, edge model first, by the ``llm:`` policy of plant.yaml); without an edge
+endpoint there, ``PLANTMIND_LLM_URL`` and ``PLANTMIND_LLM_MODEL`` name the edge model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from plantmind.assist.answer import Assistant
 from plantmind.assist.context import LiveContext, build_context
 from plantmind.core.auth import Role, require_role
 from plantmind.edge.node import EdgeNode
-from plantmind.llm.client import ChatClient, LLMConfig
+from plantmind.edge.openai_api import get_router
 
 __all__ = ["AskRequest", "router"]
 
@@ -50,8 +51,8 @@ def _assistant(request: Request, node: EdgeNode) -> Assistant:
     with _lock:
         assistant = getattr(state, "assistant", None)
         if assistant is None:
-            config = LLMConfig.from_env()
-            llm = ChatClient(config) if config is not None else None
+            router = get_router(request.app)
+            llm = router.chat_model("assist.answer", requester="api") if router.has_model else None
             assistant = Assistant(node.knowledge, llm=llm)
             state.assistant = assistant
     return assistant

@@ -260,6 +260,7 @@ def ask(
     says the documents do not answer it."""
     from plantmind.assist.answer import Assistant
     from plantmind.llm.client import ChatClient, LLMConfig
+    from plantmind.llm.router import Router
 
     root = resolve_home(home)
     index = open_index(home, embed=not no_embed)
@@ -283,18 +284,21 @@ def ask(
         except KeyError:
             index.close()
             raise _fail(f"unknown asset {asset!r}") from None
-    llm = None
+    # the router places the model call by the plant's llm: policy; --llm-url names the edge
+    # model when plant.yaml does not
+    edge = None
     if llm_url:
-        llm = ChatClient(
+        edge = ChatClient(
             LLMConfig(base_url=llm_url, model=llm_model or "default", timeout_s=llm_timeout)
         )
+    router = Router.from_plant(_plant(plant)[0], root, env=False, edge=edge)
+    llm = router.chat_model("assist.answer", requester="cli") if router.has_model else None
     try:
         answer = Assistant(index, llm=llm).ask(question, asset=asset, context=context)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     finally:
-        if llm is not None:
-            llm.close()
+        router.close()  # closes the edge client too
         index.close()
     if as_json:
         sys.stdout.write(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) + "\n")

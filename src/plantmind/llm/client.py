@@ -1,22 +1,41 @@
-"""An OpenAI-compatible chat client over httpx: ``POST <base>/v1/chat/completions`` with a
-timeout, and retries with exponential back-off on connection errors, 429 and 5xx.
+"""Model clients over httpx for the OpenAI-compatible HTTP API: chat (whole or streamed as
+server-sent events), embeddings, timeouts, retries with exponential back-off on connection
+errors, 429 and 5xx, and a limit on calls in flight per endpoint. :class:`NoneClient` stands
+for a tier without a model.
 
-A timeout is not retried: a model that did not answer in the caller's budget will not answer
-faster the second time, and the caller has a fallback. The API key is read from the
-environment variable the configuration names, never from a file or a command line.
+A read timeout is not retried: a model that did not answer in the caller's budget will not
+answer faster the second time, and the caller has a fallback. Retries never run past the
+caller's deadline. A server that cannot be reached at all raises :class:`LLMUnreachable`, so
+the router can tell "down" (try another tier, or queue) from "answered badly" (fall back).
+The API key is read from the environment variable the configuration names, never from a file
+or a command line.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-__all__ = ["ChatClient", "ChatResult", "LLMConfig", "LLMError", "LLMTimeout"]
+if TYPE_CHECKING:
+    from plantmind.core.routing import ModelEndpoint
+
+__all__ = [
+    "ChatClient",
+    "ChatModel",
+    "ChatResult",
+    "LLMConfig",
+    "LLMError",
+    "LLMTimeout",
+    "LLMUnreachable",
+    "NoneClient",
+]
 
 
 class LLMError(RuntimeError):
@@ -24,7 +43,12 @@ class LLMError(RuntimeError):
 
 
 class LLMTimeout(LLMError):
-    """The model endpoint did not answer within the timeout."""
+    """The model endpoint did not answer within the timeout (or the latency budget)."""
+
+
+class LLMUnreachable(LLMError):
+    """The endpoint could not be reached (connection refused, DNS, connect timeout), or no
+    model is configured for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +58,17 @@ class LLMConfig:
 
     base_url: str
     model: str
-    api_key_env: str = "PLANTMIND_LLM_API_KEY"
+    api_key_env: str | None = "PLANTMIND_LLM_API_KEY"
     timeout_s: float = 30.0
     retries: int = 2
     backoff_s: float = 0.5
     temperature: float = 0.0
     max_tokens: int = 512
+    max_concurrency: int = 4
+    embedding_model: str | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> LLMConfig | None:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig | None:
         """From ``PLANTMIND_LLM_URL`` and ``PLANTMIND_LLM_MODEL`` (optional
         ``PLANTMIND_LLM_TIMEOUT`` in seconds); None when no URL is set."""
         env = os.environ if environ is None else environ
@@ -55,10 +81,31 @@ class LLMConfig:
             timeout_s=float(env.get("PLANTMIND_LLM_TIMEOUT", "30")),
         )
 
+    @classmethod
+    def from_endpoint(cls, ep: ModelEndpoint) -> LLMConfig:
+        """From an endpoint declared in plant.yaml (``llm.endpoints.edge|central``)."""
+        return cls(
+            base_url=ep.url,
+            model=ep.model,
+            api_key_env=ep.api_key_env,
+            timeout_s=ep.timeout_s,
+            retries=ep.retries,
+            backoff_s=ep.backoff_s,
+            max_concurrency=ep.max_concurrency,
+            embedding_model=ep.embedding_model,
+        )
+
+    def _url(self, path: str) -> str:
+        base = self.base_url.rstrip("/")
+        return f"{base}/{path}" if base.endswith("/v1") else f"{base}/v1/{path}"
+
     @property
     def chat_url(self) -> str:
-        base = self.base_url.rstrip("/")
-        return f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions"
+        return self._url("chat/completions")
+
+    @property
+    def embeddings_url(self) -> str:
+        return self._url("embeddings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,63 +116,147 @@ class ChatResult:
     usage: dict[str, Any]
 
 
+class ChatModel(Protocol):
+    """What a capability needs from a model: :class:`ChatClient`, or the router's per-kind
+    view (:meth:`plantmind.llm.router.Router.chat_model`)."""
+
+    def chat(self, messages: Sequence[Mapping[str, Any]]) -> ChatResult: ...
+
+
+def _remaining(deadline: float | None, timeout_s: float) -> float:
+    if deadline is None:
+        return timeout_s
+    return min(timeout_s, deadline - time.monotonic())
+
+
 class ChatClient:
-    """A chat-completions client for one endpoint and model (see the module docstring)."""
+    """A client for one endpoint and model (see the module docstring)."""
+
+    available = True
 
     def __init__(self, config: LLMConfig, *, transport: httpx.BaseTransport | None = None):
         self.config = config
         headers = {"Content-Type": "application/json"}
-        key = os.environ.get(config.api_key_env, "")
+        key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(
-            timeout=httpx.Timeout(config.timeout_s), headers=headers, transport=transport
+            timeout=httpx.Timeout(config.timeout_s),
+            headers=headers,
+            transport=transport,
+            # pool as large as the concurrency limit: a call never waits for a connection
+            limits=httpx.Limits(max_connections=max(config.max_concurrency, 1)),
         )
+        self._slots = threading.BoundedSemaphore(max(config.max_concurrency, 1))
 
     @property
     def name(self) -> str:
         return self.config.model
 
+    # -- plumbing --------------------------------------------------------------------------
+    def _acquire(self, deadline: float | None, timeout_s: float) -> None:
+        wait = _remaining(deadline, timeout_s)
+        if wait <= 0 or not self._slots.acquire(timeout=wait):
+            raise LLMTimeout(
+                f"{self.config.chat_url}: {self.config.max_concurrency} calls already in "
+                f"flight; no slot within {max(wait, 0):.2f} s"
+            )
+
+    def _send(
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        timeout_s: float | None,
+        deadline: float | None,
+        headers: Mapping[str, str] | None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """POST with retries; returns a response with a 2xx status (open, if ``stream``)."""
+        cfg = self.config
+        per_call = cfg.timeout_s if timeout_s is None else timeout_s
+        last: LLMError | None = None
+        for attempt in range(cfg.retries + 1):
+            if attempt:
+                pause = cfg.backoff_s * 2 ** (attempt - 1)
+                if deadline is not None and time.monotonic() + pause >= deadline:
+                    break  # no budget left for another try
+                time.sleep(pause)
+            wait = _remaining(deadline, per_call)
+            if wait <= 0:
+                raise LLMTimeout(f"{url}: the latency budget was spent before the call")
+            req = self._http.build_request(
+                "POST", url, json=body, headers=dict(headers or {}), timeout=httpx.Timeout(wait)
+            )
+            try:
+                resp = self._http.send(req, stream=stream)
+            except httpx.ConnectTimeout as exc:
+                last = LLMUnreachable(f"{url}: no connection within {wait:.2g} s")
+                last.__cause__ = exc
+                continue
+            except httpx.TimeoutException as exc:
+                raise LLMTimeout(f"{url}: no answer within {wait:.2g} s") from exc
+            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+                cls = LLMUnreachable if isinstance(exc, httpx.ConnectError) else LLMError
+                last = cls(f"{url}: {type(exc).__name__}: {exc}")
+                continue
+            except httpx.TransportError as exc:
+                last = LLMError(f"{url}: {type(exc).__name__}: {exc}")
+                continue
+            if resp.status_code < 400:
+                return resp
+            text = resp.read().decode("utf-8", "replace")[:200] if stream else resp.text[:200]
+            resp.close()
+            if resp.status_code == 429 or resp.status_code >= 500:
+                last = LLMError(f"{url}: HTTP {resp.status_code}: {text}")
+                continue
+            raise LLMError(f"{url}: HTTP {resp.status_code}: {text}")
+        if last is None:
+            raise LLMTimeout(f"{url}: the latency budget ran out between retries")
+        raise last
+
+    def _body(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        max_tokens: int | None,
+        temperature: float | None,
+        stream: bool,
+    ) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "model": cfg.model,
+            "messages": [dict(m) for m in messages],
+            "temperature": cfg.temperature if temperature is None else temperature,
+            "max_tokens": cfg.max_tokens if max_tokens is None else max_tokens,
+            "stream": stream,
+        }
+
+    # -- chat ------------------------------------------------------------------------------
     def chat(
         self,
-        messages: Sequence[dict[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
         timeout_s: float | None = None,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> ChatResult:
-        """The assistant message's text for ``messages`` (role/content dicts)."""
-        cfg = self.config
-        body = {
-            "model": cfg.model,
-            "messages": list(messages),
-            "temperature": cfg.temperature if temperature is None else temperature,
-            "max_tokens": cfg.max_tokens if max_tokens is None else max_tokens,
-            "stream": False,
-        }
-        timeout = httpx.Timeout(cfg.timeout_s if timeout_s is None else timeout_s)
-        last: Exception | None = None
+        """The assistant message's text for ``messages`` (role/content dicts).
+
+        ``timeout_s`` bounds each request, ``deadline`` (``time.monotonic()``) the whole
+        call with its retries; ``headers`` are added (e.g. ``Idempotency-Key``)."""
         t0 = time.perf_counter()
-        for attempt in range(cfg.retries + 1):
-            if attempt:
-                time.sleep(cfg.backoff_s * 2 ** (attempt - 1))
-            try:
-                resp = self._http.post(cfg.chat_url, json=body, timeout=timeout)
-            except httpx.TimeoutException as exc:
-                raise LLMTimeout(
-                    f"{cfg.chat_url}: no answer within {timeout.read or cfg.timeout_s:g} s"
-                ) from exc
-            except httpx.TransportError as exc:
-                last = LLMError(f"{cfg.chat_url}: {type(exc).__name__}: {exc}")
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = LLMError(f"{cfg.chat_url}: HTTP {resp.status_code}: {resp.text[:200]}")
-                continue
-            if resp.status_code >= 400:
-                raise LLMError(f"{cfg.chat_url}: HTTP {resp.status_code}: {resp.text[:200]}")
+        per_call = self.config.timeout_s if timeout_s is None else timeout_s
+        self._acquire(deadline, per_call)
+        try:
+            body = self._body(messages, max_tokens, temperature, False)
+            resp = self._send(
+                self.config.chat_url, body, timeout_s=per_call, deadline=deadline, headers=headers
+            )
             return self._parse(resp, t0)
-        assert last is not None
-        raise last
+        finally:
+            self._slots.release()
 
     def _parse(self, resp: httpx.Response, t0: float) -> ChatResult:
         try:
@@ -137,12 +268,104 @@ class ChatClient:
             ) from exc
         if not isinstance(text, str):
             raise LLMError(f"{self.config.chat_url}: message content is not text")
+        usage = data.get("usage")
         return ChatResult(
             text=text,
             model=str(data.get("model") or self.config.model),
             latency_ms=(time.perf_counter() - t0) * 1e3,
-            usage=dict(data.get("usage") or {}),
+            usage=dict(usage) if isinstance(usage, dict) else {},
         )
+
+    def stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        timeout_s: float | None = None,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[str]:
+        """A streamed chat: the text deltas as they arrive.
+
+        The request is sent, and its status checked, before this returns, so a caller can
+        still fall back when the server is down or refuses; errors after the first delta
+        (a malformed event, a stall longer than the timeout) are raised from the iterator.
+        """
+        per_call = self.config.timeout_s if timeout_s is None else timeout_s
+        self._acquire(deadline, per_call)
+        try:
+            body = self._body(messages, max_tokens, temperature, True)
+            resp = self._send(
+                self.config.chat_url,
+                body,
+                timeout_s=per_call,
+                deadline=deadline,
+                headers=headers,
+                stream=True,
+            )
+        except BaseException:
+            self._slots.release()
+            raise
+        return self._deltas(resp)
+
+    def _deltas(self, resp: httpx.Response) -> Iterator[str]:
+        url = self.config.chat_url
+        try:
+            # Server-sent events (WHATWG HTML §9.2): "data: <json>" lines, blank line between
+            # events, "data: [DONE]" at the end (OpenAI's convention).
+            for line in resp.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    return
+                try:
+                    event = json.loads(payload)
+                    choices = event.get("choices") or []
+                    delta = (choices[0].get("delta") or {}).get("content") if choices else None
+                except (ValueError, AttributeError, IndexError, TypeError) as exc:
+                    raise LLMError(f"{url}: malformed stream event: {payload[:200]}") from exc
+                if delta:
+                    yield str(delta)
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout(f"{url}: the stream stalled") from exc
+        except httpx.TransportError as exc:
+            raise LLMError(f"{url}: stream broken: {type(exc).__name__}: {exc}") from exc
+        finally:
+            resp.close()
+            self._slots.release()
+
+    # -- embeddings ------------------------------------------------------------------------
+    def embed(
+        self, texts: Sequence[str], *, timeout_s: float | None = None, model: str | None = None
+    ) -> list[list[float]]:
+        """One vector per text, from ``POST /v1/embeddings``."""
+        per_call = self.config.timeout_s if timeout_s is None else timeout_s
+        name = model or self.config.embedding_model or self.config.model
+        self._acquire(None, per_call)
+        try:
+            resp = self._send(
+                self.config.embeddings_url,
+                {"model": name, "input": list(texts)},
+                timeout_s=per_call,
+                deadline=None,
+                headers=None,
+            )
+        finally:
+            self._slots.release()
+        try:
+            rows = sorted(resp.json()["data"], key=lambda r: r.get("index", 0))
+            vectors = [[float(x) for x in r["embedding"]] for r in rows]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LLMError(
+                f"{self.config.embeddings_url}: not an embeddings response: {resp.text[:200]}"
+            ) from exc
+        if len(vectors) != len(texts):
+            raise LLMError(
+                f"{self.config.embeddings_url}: {len(vectors)} vectors for {len(texts)} texts"
+            )
+        return vectors
 
     def close(self) -> None:
         self._http.close()
@@ -152,3 +375,26 @@ class ChatClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class NoneClient:
+    """The client of a tier without a model: every call raises :class:`LLMUnreachable`, so
+    callers take their deterministic path and say so."""
+
+    available = False
+    name = "none"
+
+    def __init__(self, why: str = "no model is configured") -> None:
+        self.why = why
+
+    def chat(self, messages: Sequence[Mapping[str, Any]], **_: Any) -> ChatResult:
+        raise LLMUnreachable(self.why)
+
+    def stream(self, messages: Sequence[Mapping[str, Any]], **_: Any) -> Iterator[str]:
+        raise LLMUnreachable(self.why)
+
+    def embed(self, texts: Sequence[str], **_: Any) -> list[list[float]]:
+        raise LLMUnreachable(self.why)
+
+    def close(self) -> None:
+        pass

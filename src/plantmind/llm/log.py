@@ -1,0 +1,209 @@
+"""The routed-call log (``<home>/llm_calls.db``): one row per routed model call with its
+placement, the rule that chose it, latency, the router's own overhead, tokens and outcome;
+prompts and answers only when the site enables ``llm.log_content``.
+
+Rows are written by a single writer thread without waiting (a call never blocks on the
+disk) and with ``synchronous=NORMAL``: a power cut may lose the last rows of a log, which is
+acceptable for statistics and not for the task queue (:mod:`plantmind.llm.queue`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import weakref
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from plantmind.store.writer import SqliteWriter, StoreClosedError
+
+__all__ = ["CallLog", "CallRecord"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts                REAL NOT NULL,
+    task_id           TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    sensitivity       TEXT NOT NULL,
+    requester         TEXT NOT NULL,
+    rule              TEXT NOT NULL,
+    placement         TEXT NOT NULL,   -- edge | central | fallback | queue | refused
+    model             TEXT,
+    outcome           TEXT NOT NULL,   -- ok | fallback | queued | refused | timeout | error
+    reason            TEXT NOT NULL,
+    latency_ms        REAL NOT NULL,
+    overhead_ms       REAL NOT NULL,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    redacted          INTEGER NOT NULL DEFAULT 0,
+    content           TEXT             -- JSON, only with llm.log_content
+);
+CREATE INDEX IF NOT EXISTS calls_ts ON calls (ts);
+"""
+
+_COLS = (
+    "ts", "task_id", "kind", "sensitivity", "requester", "rule", "placement", "model", "outcome",
+    "reason", "latency_ms", "overhead_ms", "prompt_tokens", "completion_tokens", "redacted",
+    "content",
+)  # fmt: skip
+
+
+_MAX_BUFFERED = 100_000
+
+
+@dataclass(slots=True)
+class CallRecord:
+    ts: float
+    task_id: str
+    kind: str
+    sensitivity: str
+    requester: str
+    rule: str
+    placement: str
+    model: str | None
+    outcome: str
+    reason: str
+    latency_ms: float
+    overhead_ms: float
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    redacted: int = 0
+    content: str | None = None
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    i = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return round(values[i], 3)
+
+
+class CallLog:
+    """The routed-call log in ``path`` (see the module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._read_uri = self.path.resolve().as_uri() + "?mode=ro"
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer = SqliteWriter(conn, 100_000, name=f"llm-log:{self.path.name}")
+        self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
+        self.dropped = 0
+        self._buf: list[tuple[Any, ...]] = []
+        self._buf_lock = threading.Lock()
+        self._scheduled = False
+
+    def record(self, rec: CallRecord) -> None:
+        """Buffer the row for writing; never blocks. Rows are written in batches, one
+        transaction per batch, by the writer thread: per-row commits would cost the writer
+        (and, through the GIL, the callers) far more than routing itself."""
+        row = tuple(getattr(rec, c) for c in _COLS)
+        with self._buf_lock:
+            if len(self._buf) >= _MAX_BUFFERED:
+                self.dropped += 1  # the disk cannot keep up: drop rather than slow the call
+                return
+            self._buf.append(row)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._writer.put(self._write_batch, Future(), True)
+        except StoreClosedError:
+            with self._buf_lock:
+                self.dropped += len(self._buf)
+                self._buf.clear()
+                self._scheduled = False
+
+    def _write_batch(self, conn: sqlite3.Connection) -> None:
+        with self._buf_lock:
+            rows, self._buf = self._buf, []
+            self._scheduled = False
+        conn.executemany(
+            f"INSERT INTO calls ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})", rows
+        )
+
+    def flush(self) -> None:
+        """Wait until every queued row is written."""
+        fut: Future[None] = Future()
+        self._writer.put(SqliteWriter.BARRIER, fut, False)
+        fut.result()
+
+    def close(self) -> None:
+        self._finalizer()
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._read_uri, uri=True, check_same_thread=False)
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        cur = self._reader().execute(
+            f"SELECT {', '.join(_COLS)} FROM calls ORDER BY id DESC LIMIT ?", (int(limit),)
+        )
+        return [dict(zip(_COLS, r, strict=True)) for r in cur]
+
+    def stats(self, since: float | None = None) -> dict[str, Any]:
+        """Counts by placement, outcome and kind; latency and overhead percentiles; tokens."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT kind, placement, outcome, latency_ms, overhead_ms, "
+                "coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0) FROM calls WHERE ts >= ?",
+                (since or 0.0,),
+            )
+            .fetchall()
+        )
+        by: dict[str, dict[str, int]] = {"placement": {}, "outcome": {}, "kind": {}}
+        lat: dict[str, list[float]] = {}
+        overhead: list[float] = []
+        tokens = {"prompt": 0, "completion": 0}
+        for kind, placement, outcome, latency, ovh, pt, ct in rows:
+            for key, val in (("placement", placement), ("outcome", outcome), ("kind", kind)):
+                by[key][val] = by[key].get(val, 0) + 1
+            lat.setdefault(placement, []).append(float(latency))
+            overhead.append(float(ovh))
+            tokens["prompt"] += int(pt)
+            tokens["completion"] += int(ct)
+        return {
+            "calls": len(rows),
+            "by_placement": by["placement"],
+            "by_outcome": by["outcome"],
+            "by_kind": by["kind"],
+            "latency_ms": {
+                p: {"p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "max": round(max(v), 3)}
+                for p, v in sorted(lat.items())
+            },
+            "overhead_ms": {"p50": _pct(overhead, 0.5), "p99": _pct(overhead, 0.99)},
+            "tokens": tokens,
+        }
+
+    @staticmethod
+    def content_json(messages: Any, answer: str | None) -> str:
+        return json.dumps({"messages": messages, "answer": answer}, ensure_ascii=False)
+
+    @staticmethod
+    def as_dict(rec: CallRecord) -> dict[str, Any]:
+        return asdict(rec)
