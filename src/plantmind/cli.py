@@ -20,6 +20,7 @@ from plantmind.central.cli import central_app, token_app
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
+from plantmind.edge.health_cli import health_app
 from plantmind.edge.knowledge_cli import ask, docs_app
 from plantmind.edge.route_cli import route_app
 from plantmind.sync.cli_commands import audit as sync_audit
@@ -47,6 +48,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(connect_app, name="connect")
 app.add_typer(docs_app, name="docs")
 app.add_typer(route_app, name="route")
+app.add_typer(health_app, name="health")
 app.command("ask")(ask)
 app.add_typer(central_app, name="central")
 app.add_typer(token_app, name="token")
@@ -286,7 +288,12 @@ def edge_run(
     transport = make_transport() if hub else None
 
     async def main() -> None:
+        from plantmind.edge.health_service import HealthService, load_models
+
         node = EdgeNode(model, root)
+        # live health and RUL for every asset kind with a model under <home>/health/models
+        # (`plantmind health train`); the others get a deviation-based health index
+        health = HealthService(model, load_models(root)).attach(node)
         uplink = None
         if transport is not None:
             from plantmind.sync.uplink import SiteUplink
@@ -297,6 +304,7 @@ def edge_run(
                 root, site_id, transport, model.egress, clock=lambda: node.stats.last_ts or now()
             )
             uplink.attach(node)
+            health.listeners.append(uplink.health)
             uplink.start()
         server, task = await start_server(create_app(node), host, port)
         console.print(
@@ -751,6 +759,28 @@ def bench_route(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+
+
+@bench_app.command("cmapss")
+def bench_cmapss(
+    data: Annotated[Path, typer.Option(help="Folder with train_/test_/RUL_FD00x.txt.")],
+    subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")] = "FD001",
+    out: Annotated[Path, typer.Option(help="Where predictions_FD00x.csv goes.")] = Path("."),
+) -> None:
+    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time."""
+    from rich.progress import Progress
+
+    from plantmind.bench.cmapss import format_cmapss, run_cmapss
+    from plantmind.health.history import HistoryError
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("training", total=None)
+        step = lambda msg, i, n: bar.update(task, description=msg, completed=i, total=n)  # noqa: E731
+        try:
+            summary = run_cmapss(data, subset, out, progress=step)
+        except HistoryError as exc:
+            raise _fail(str(exc)) from None
+    console.print(format_cmapss(summary), highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

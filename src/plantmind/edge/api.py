@@ -22,6 +22,7 @@ from plantmind import __version__
 from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
 from plantmind.core.types import Alert
 from plantmind.edge.assist_api import router as assist_router
+from plantmind.edge.health_api import health_router
 from plantmind.edge.node import EdgeNode
 from plantmind.edge.openai_api import mount_openai_api
 
@@ -237,4 +238,5 @@ def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(assist_router)
     mount_openai_api(app)
+    app.include_router(health_router)
     return app

@@ -22,6 +22,7 @@ from plantmind.connectors.simulator import Fault, FaultWindow, PlantSimulator, d
 from plantmind.core.auth import TOKEN_FILE, TokenStore
 from plantmind.core.plant import Plant, example_plant_path, load_plant
 from plantmind.core.types import Alert
+from plantmind.edge.health_service import HealthService, pump_model
 from plantmind.edge.node import EdgeNode
 from plantmind.sync.forwarder import EmbeddedTransport
 from plantmind.sync.uplink import SiteUplink
@@ -158,6 +159,9 @@ async def run_demo(
         clock=lambda: sim.now,
     )
     uplink.attach(node)
+    # live health: the pump model is trained on simulated bearing wear (cached in the home)
+    health = HealthService(plant, {"centrifugal_pump": pump_model(cfg.home, plant)}).attach(node)
+    health.listeners.append(uplink.health)
     token = TokenStore.in_home(cfg.home).create("admin", label="demo")
     prog = DemoProgress(live_start=DEMO_EPOCH + history_s)
     report = on_progress or (lambda p: None)
@@ -170,6 +174,7 @@ async def run_demo(
             n = int(min(chunk, round((prog.live_start - sim.now) / sim.tick_s)))
             batch = sim.step(max(n, 1))
             node.learn(batch)
+            health.observe(batch)  # learn() does not call the batch listeners
             prog.sim_ts = sim.now
             prog.samples += len(batch)
             report(prog)
@@ -229,6 +234,7 @@ async def run_demo(
                 "alerts_total": len([a for a in alerts if a.opened_at >= prog.live_start]),
                 "home": str(cfg.home),
                 "hub": {**hub.counts(), "outbox": uplink.stats()},
+                "health": [s.to_dict() for s in health.snapshot()],
             }
         )
         return summary

@@ -21,7 +21,7 @@ from plantmind.core.types import Alert
 from plantmind.store.edge import EdgeStore
 from plantmind.sync.outbox import Outbox
 
-__all__ = ["AlertForwarder", "PeriodicAggregates"]
+__all__ = ["AlertForwarder", "HealthSummaries", "PeriodicAggregates"]
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +148,41 @@ class PeriodicAggregates:
                 )
         self.outbox.put_many(items, meta={_WATERMARK: repr(end)})
         return len(items)
+
+
+class HealthSummaries:
+    """Queues per-asset health summaries (category ``health``): called with the latest
+    summaries (dicts with ``asset_id``, ``ts``, ``health``, ``rul``, ...) after each health
+    update. An asset is sent when its health moved by ``min_change`` points or its method
+    changed since the last send, and otherwise at most once per ``min_interval_s`` of plant
+    time: the hub needs the trend, not every cycle."""
+
+    def __init__(
+        self, outbox: Outbox, *, min_interval_s: float = 600.0, min_change: float = 5.0
+    ) -> None:
+        self.outbox = outbox
+        self.min_interval_s = min_interval_s
+        self.min_change = min_change
+        self._last: dict[str, tuple[float, float, str]] = {}
+        self.pending: Future[list[int]] | None = None
+        self.enabled = outbox.gate.allows("health")
+
+    def __call__(self, summaries: Sequence[dict[str, Any]]) -> None:
+        if not self.enabled:
+            return
+        items: list[tuple[str, Any, float]] = []
+        for s in summaries:
+            ts, health = s.get("ts"), s.get("health")
+            if ts is None or health is None:
+                continue
+            last = self._last.get(s["asset_id"])
+            if (
+                last is None
+                or abs(health - last[1]) >= self.min_change
+                or s.get("method") != last[2]
+                or ts - last[0] >= self.min_interval_s
+            ):
+                self._last[s["asset_id"]] = (ts, health, str(s.get("method")))
+                items.append(("health", dict(s), float(ts)))
+        if items:
+            self.pending = self.outbox.submit_many(items)

@@ -16,7 +16,7 @@ from typing import Any
 from plantmind.core.plant import EgressPolicy
 from plantmind.sync.forwarder import Forwarder, Transport
 from plantmind.sync.outbox import Outbox
-from plantmind.sync.producers import AlertForwarder, PeriodicAggregates
+from plantmind.sync.producers import AlertForwarder, HealthSummaries, PeriodicAggregates
 
 __all__ = ["SiteUplink"]
 
@@ -43,6 +43,8 @@ class SiteUplink:
         self.transport = transport
         self.forwarder = Forwarder(self.outbox, transport, **forwarder_options)
         self.alerts = AlertForwarder(self.outbox)
+        #: add to a health service's listeners to send its summaries (edge/health_service.py)
+        self.health = HealthSummaries(self.outbox)
         self.aggregates: PeriodicAggregates | None = None
         self.clock = clock
         self.aggregate_every_s = aggregate_every_s
@@ -82,6 +84,8 @@ class SiteUplink:
             self._task = None
         if self.alerts.pending is not None:
             await asyncio.wrap_future(self.alerts.pending)
+        if self.health.pending is not None:
+            await asyncio.wrap_future(self.health.pending)
         if self.aggregates is not None:
             final = self.clock() if now is None else now
             await asyncio.to_thread(self.aggregates.emit, final, 0.0)

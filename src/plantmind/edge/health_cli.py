@@ -1,0 +1,160 @@
+"""``plantmind health list|train|predict``: remaining-life models from run-to-failure histories
+(C-MAPSS text files or a generic CSV), saved as versioned artifacts under
+``<home>/health/models/<name>`` unless ``--out`` says otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from plantmind.core.settings import resolve_home
+from plantmind.edge.health_service import models_dir
+from plantmind.health.artifact import ArtifactError, load_model, read_metadata, save_model
+from plantmind.health.history import HistoryError, RunHistory, read_cmapss, read_history_csv
+from plantmind.health.rul import RulConfig, RulModel
+
+__all__ = ["health_app"]
+
+health_app = typer.Typer(help="Asset health: remaining useful life models.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user)."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _read(path: Path, settings: str, all_failed: bool, failed: bool | None) -> RunHistory:
+    if not path.is_file():
+        raise _fail(f"{path}: no such file")
+    if path.suffix.lower() == ".txt":
+        return read_cmapss(path, failed=failed)
+    cols = [c.strip() for c in settings.split(",") if c.strip()]
+    return read_history_csv(
+        path, settings=cols, all_failed=all_failed, require_marker=failed is not False
+    )
+
+
+SettingsOpt = Annotated[
+    str, typer.Option(help="CSV columns that are operating settings (regimes), comma-separated.")
+]
+
+
+@health_app.command("list")
+def health_list(home: HomeOpt = None) -> None:
+    """The models saved in the home directory."""
+    root = models_dir(resolve_home(home))
+    table = Table("name", "kind", "created", "trained on", "cv RMSE", "cap")
+    n = 0
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            meta = read_metadata(d)
+        except ArtifactError:
+            continue
+        n += 1
+        t = meta.get("trained_on", {})
+        table.add_row(
+            d.name,
+            str(t.get("asset_kind", "")),
+            meta.get("created", ""),
+            str(t.get("source", "")),
+            f"{meta.get('metrics', {}).get('cv_rmse_last_rows_sampled', float('nan')):.2f}",
+            f"{meta['config']['cap']:g}",
+        )
+    console.print(table if n else f"no health models under {root}")
+
+
+@health_app.command("train")
+def health_train(
+    history: Annotated[Path, typer.Option(help="Run-to-failure history: C-MAPSS .txt or CSV.")],
+    name: Annotated[str, typer.Option(help="Model name (folder under the home).")] = "model",
+    out: Annotated[Path | None, typer.Option(help="Artifact folder (default: home).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Asset kind it is for (live use).")] = None,
+    cap: Annotated[float, typer.Option(help="Remaining-life plateau (time units).")] = 125.0,
+    settings: SettingsOpt = "",
+    all_failed: Annotated[
+        bool, typer.Option(help="Every asset in the CSV ran to failure at its last row.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Train a remaining-life model (CPU, minutes at most) and save it with its metadata."""
+    try:
+        hist = _read(history, settings, all_failed, True if all_failed else None)
+        model = RulModel(RulConfig(cap=cap))
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("training", total=None)
+
+            def step(msg: str, i: int, n: int) -> None:
+                bar.update(task, description=msg, completed=i, total=n)
+
+            model.fit(hist, progress=step)
+    except HistoryError as exc:
+        raise _fail(str(exc)) from None
+    if kind:
+        model.trained_on["asset_kind"] = kind
+    target = out or models_dir(resolve_home(home)) / name
+    save_model(model, target)
+    m = model.metrics
+    console.print(
+        f"saved {target}: {int(m['n_assets'])} runs, {int(m['n_regimes'])} regime(s), "
+        f"{len(model.used_signals)} signals; held-out-asset RMSE {m['cv_rmse_last_rows_sampled']:.2f}; "
+        f"{m['train_seconds']:.1f} s",
+        highlight=False,
+    )
+
+
+@health_app.command("predict")
+def health_predict(
+    history: Annotated[Path, typer.Option(help="Histories to predict (last row per asset).")],
+    model: Annotated[str, typer.Option(help="Model folder, or a name under the home.")] = "model",
+    settings: SettingsOpt = "",
+    horizon: Annotated[float | None, typer.Option(help="Failure-probability horizon.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="JSON lines instead of a table.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Remaining life, its interval, health index and failure probability per asset."""
+    path = Path(model)
+    if not (path / "model.json").is_file():
+        path = models_dir(resolve_home(home)) / model
+    try:
+        m = load_model(path)
+        hist = _read(history, settings, False, False)
+        pred = m.predict(hist)
+    except (ArtifactError, HistoryError) as exc:
+        raise _fail(str(exc)) from None
+    h = m.config.cap / 2 if horizon is None else horizon
+    prob = m.failure_probability(pred.rul, h)
+    health = m.health_index(pred.rul)
+    interval = f"{1 - m.config.alpha:.0%}"
+    table = Table(
+        "asset", "RUL", f"{interval} low", f"{interval} high", "health", f"P(fail ≤ {h:g})"
+    )
+    for i, a in enumerate(pred.asset_ids):
+        row = [
+            f"{pred.rul[i]:.1f}",
+            f"{pred.low[i]:.1f}",
+            f"{pred.high[i]:.1f}",
+            f"{health[i]:.0f}",
+            f"{prob[i]:.3f}",
+        ]
+        if json_out:
+            keys = ("rul", "rul_low", "rul_high", "health", "failure_probability")
+            console.print(json.dumps({"asset": a, **dict(zip(keys, map(float, row), strict=True))}))
+        else:
+            table.add_row(a, *row)
+    if not json_out:
+        console.print(table)

@@ -1,0 +1,107 @@
+"""The edge node's live health: a :class:`~plantmind.health.live.HealthMonitor` fed by the
+node's ``batch_listeners``, the models it uses (artifacts under ``<home>/health/models/<kind>``,
+or the simulator-trained pump model for the demo), and listeners that receive the summaries
+after every update (the site uplink sends them to the hub)."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from plantmind.core.plant import Plant
+from plantmind.core.types import SampleBatch
+from plantmind.health.artifact import ArtifactError, load_model, save_model
+from plantmind.health.live import AssetHealth, HealthMonitor
+from plantmind.health.rul import RulModel
+
+__all__ = ["HealthService", "load_models", "models_dir", "pump_model"]
+
+log = logging.getLogger("plantmind.edge.health")
+
+_BY_NODE: weakref.WeakKeyDictionary[Any, HealthService] = weakref.WeakKeyDictionary()
+
+
+def models_dir(home: Path) -> Path:
+    return Path(home) / "health" / "models"
+
+
+def load_models(home: Path) -> dict[str, RulModel]:
+    """Every artifact under ``<home>/health/models``, by the asset kind it was trained for
+    (``trained_on.asset_kind``, else the directory name). A damaged one is logged and skipped."""
+    out: dict[str, RulModel] = {}
+    root = models_dir(home)
+    if not root.is_dir():
+        return out
+    for d in sorted(p for p in root.iterdir() if (p / "model.json").is_file()):
+        try:
+            model = load_model(d)
+        except ArtifactError as exc:
+            log.warning("health model %s skipped: %s", d, exc)
+            continue
+        out[str(model.trained_on.get("asset_kind") or d.name)] = model
+    return out
+
+
+def pump_model(home: Path, plant: Plant | None = None) -> RulModel:
+    """The demo's pump model: loaded from ``<home>/health/models/centrifugal_pump`` or trained
+    on simulated bearing-wear runs (seconds on one core) and saved there."""
+    from plantmind.health.simulated import train_pump_model
+
+    path = models_dir(home) / "centrifugal_pump"
+    if (path / "model.json").is_file():
+        try:
+            return load_model(path)
+        except ArtifactError as exc:
+            log.warning("%s: %s; training again", path, exc)
+    model = train_pump_model(plant)
+    save_model(model, path)
+    return model
+
+
+class HealthService:
+    """Live health for one edge node; ``attach`` it, then read :meth:`snapshot`."""
+
+    def __init__(
+        self, plant: Plant, models: dict[str, RulModel], *, cycle_s: float | None = None
+    ) -> None:
+        cycles = {float(m.trained_on.get("cycle_s", 10.0)) for m in models.values()}
+        if cycle_s is None:
+            # one cycle for all models: they were trained on the same bucketing, or the first wins
+            cycle_s = min(cycles) if cycles else 10.0
+        self.monitor = HealthMonitor(plant, models, cycle_s=cycle_s)
+        #: called with the list of summaries (dicts) after each update, e.g. the uplink's
+        #: ``HealthSummaries``
+        self.listeners: list[Callable[[Sequence[dict[str, Any]]], None]] = []
+        self._last_ts: float | None = None
+
+    def attach(self, node: Any) -> HealthService:
+        node.batch_listeners.append(self.observe)
+        _BY_NODE[node] = self
+        return self
+
+    @staticmethod
+    def of(node: Any) -> HealthService | None:
+        """The service attached to ``node``, if any (the API finds it this way)."""
+        return _BY_NODE.get(node)
+
+    def observe(self, batch: SampleBatch) -> None:
+        self.monitor.observe(batch)
+        ts = max((s.ts for s in self.monitor.state.values() if s.ts is not None), default=None)
+        if ts is not None and ts != self._last_ts:
+            self._last_ts = ts
+            if self.listeners:
+                summaries = [s.to_dict() for s in self.snapshot()]
+                for listener in self.listeners:
+                    try:
+                        listener(summaries)
+                    except Exception:  # a failing consumer must not stop the pipeline
+                        log.exception("health listener failed")
+
+    def snapshot(self) -> list[AssetHealth]:
+        return self.monitor.snapshot()
+
+    def get(self, asset_id: str) -> AssetHealth | None:
+        return self.monitor.get(asset_id)
