@@ -184,7 +184,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title="Injected faults")
     for col in ("kind", "asset", "start", "detected", "delay (s)"):
         table.add_column(col, no_wrap=True)
-    table.add_column("first alert", overflow="ellipsis", no_wrap=True, max_width=38)
+    table.add_column("first alert", overflow="ellipsis", no_wrap=True, max_width=64)
     for f in summary["faults"]:
         table.add_row(
             f["kind"],
@@ -194,7 +194,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             "" if f["delay_s"] is None else f"{f['delay_s']:.0f}",
             f["alert"] or "",
         )
-    console.print(table)
+    console.print(table, width=max(console.width, 130))  # logs are read later: keep it whole
     console.print(
         f"detected {summary['faults_detected']}/{len(summary['faults'])} faults "
         f"({len(summary['detected_kinds'])}/{len(summary['fault_kinds'])} kinds); "
