@@ -720,7 +720,7 @@ def bench_throughput(
                 f"{m['p99_batch_ms']:.2f}" if m.get("p99_batch_ms") is not None else "-",
                 str(m.get("batch_size", "-")),
             )
-    console.print(table)
+    console.print(table, width=max(console.width, 130))
     console.print(
         f"bytes per signal: {r['bytes_per_signal']}; default vs River HST: {r['default_vs_river_hst']}×"
     )
