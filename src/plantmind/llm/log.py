@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from plantmind.store.writer import SqliteWriter, StoreClosedError
+from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
 
 __all__ = ["CallLog", "CallRecord"]
 
@@ -97,10 +97,7 @@ class CallLog:
         except BaseException:
             conn.close()
             raise
-        self._read_uri = self.path.resolve().as_uri() + "?mode=ro"
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._reads = ReadConnections(self.path)
         self._writer = SqliteWriter(conn, 100_000, name=f"llm-log:{self.path.name}")
         self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
         self.dropped = 0
@@ -145,19 +142,10 @@ class CallLog:
 
     def close(self) -> None:
         self._finalizer()
-        with self._lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._reads.close()
 
     def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._read_uri, uri=True, check_same_thread=False)
-            self._local.conn = conn
-            with self._lock:
-                self._readers.append(conn)
-        return conn
+        return self._reads.get()
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         cur = self._reader().execute(

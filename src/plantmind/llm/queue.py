@@ -18,7 +18,6 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from plantmind.store.writer import SqliteWriter, StoreClosedError
+from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
 
 __all__ = ["QueueFullError", "QueuedTask", "StoreClosedError", "TaskQueue"]
 
@@ -144,10 +143,7 @@ class TaskQueue:
         except BaseException:
             conn.close()
             raise
-        self._read_uri = self.path.resolve().as_uri() + "?mode=ro"
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._reads = ReadConnections(self.path)
         self._writer = SqliteWriter(conn, 10_000, name=f"llm-queue:{self.path.name}")
         self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
 
@@ -158,25 +154,12 @@ class TaskQueue:
         return fut
 
     def _reader(self) -> sqlite3.Connection:
-        if self._writer.closed:
-            raise StoreClosedError("the task queue is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self._read_uri, uri=True, isolation_level=None, check_same_thread=False
-            )
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+        return self._reads.get()
 
     def close(self) -> None:
         """Finish submitted writes and close. Idempotent."""
         self._finalizer()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._reads.close()
 
     # -- writing -----------------------------------------------------------------------------
     @property

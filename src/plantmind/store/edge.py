@@ -48,7 +48,7 @@ import numpy as np
 from plantmind.core.types import Alert, AlertState, Event, Severity
 from plantmind.store.downsample import Buckets
 from plantmind.store.migrations import MIGRATIONS, migrate
-from plantmind.store.writer import SqliteWriter, StoreClosedError
+from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
 
 __all__ = ["AggregateSeries", "EdgeStore", "PruneResult", "StoreClosedError"]
 
@@ -125,10 +125,7 @@ class EdgeStore:
         except BaseException:
             conn.close()
             raise
-        self._read_uri = self.path.resolve().as_uri() + "?mode=ro"
-        self._local = threading.local()
-        self._readers: dict[int, sqlite3.Connection] = {}
-        self._readers_lock = threading.Lock()
+        self._reads = ReadConnections(self.path, busy_timeout_s=self._busy_timeout_s)
         self._writer = SqliteWriter(conn, max_pending, name=f"edge-store-writer:{self.path.name}")
         self._finalizer = weakref.finalize(self, _finalize_writer, self._writer)
 
@@ -190,10 +187,7 @@ class EdgeStore:
         """Finish all submitted writes, stop the writer thread and close all connections.
         Idempotent."""
         self._finalizer()  # runs SqliteWriter.stop once: drains the queue, joins the thread
-        with self._readers_lock:
-            for conn in self._readers.values():
-                conn.close()
-            self._readers.clear()
+        self._reads.close()
 
     @property
     def closed(self) -> bool:
@@ -218,27 +212,7 @@ class EdgeStore:
     def _reader(self) -> sqlite3.Connection:
         if self._writer.closed:
             raise StoreClosedError("the edge store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        conn = sqlite3.connect(
-            self._read_uri,
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=self._busy_timeout_s,
-        )
-        conn.execute("PRAGMA query_only = ON")
-        ident = threading.get_ident()
-        with self._readers_lock:
-            # Drop connections of threads that have ended, so a churn of short-lived threads
-            # does not accumulate open file handles.
-            alive = {t.ident for t in threading.enumerate()}
-            for tid in [tid for tid in self._readers if tid not in alive or tid == ident]:
-                self._readers.pop(tid).close()
-            self._readers[ident] = conn
-        self._local.conn = conn
-        return conn
+        return self._reads.get()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._reader().execute(sql, params).fetchall()

@@ -10,9 +10,10 @@ import queue
 import sqlite3
 import threading
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
-__all__ = ["SqliteWriter", "StoreClosedError"]
+__all__ = ["ReadConnections", "SqliteWriter", "StoreClosedError"]
 
 log = logging.getLogger("plantmind.store")
 
@@ -96,3 +97,43 @@ class SqliteWriter:
                     fut.set_result(result)
         finally:
             conn.close()
+
+
+class ReadConnections:
+    """One read-only connection per calling thread to a SQLite file (WAL lets them read while
+    the writer writes). Connections of threads that have ended are closed when a new thread
+    asks, so a churn of short-lived threads does not accumulate open file handles."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self._uri = Path(path).resolve().as_uri() + "?mode=ro"
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._conns: dict[int, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        conn = sqlite3.connect(
+            self._uri,
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self._busy_timeout_s,
+        )
+        conn.execute("PRAGMA query_only = ON")
+        ident = threading.get_ident()
+        with self._lock:
+            alive = {t.ident for t in threading.enumerate()}
+            for tid in [tid for tid in self._conns if tid not in alive or tid == ident]:
+                self._conns.pop(tid).close()
+            self._conns[ident] = conn
+        self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,7 +47,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from plantmind.core.plant import EgressPolicy
-from plantmind.store.writer import SqliteWriter, StoreClosedError
+from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
 from plantmind.sync.audit import AUDIT_SCHEMA, AuditRecord, insert_audit, read_audit, trim_audit
 from plantmind.sync.egress import DROP_RANK, EgressGate, EgressRefusedError
 from plantmind.sync.wire import Batch
@@ -206,10 +205,7 @@ class Outbox:
         except BaseException:
             conn.close()
             raise
-        self._read_uri = self.path.resolve().as_uri() + "?mode=ro"
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._reads = ReadConnections(self.path, busy_timeout_s=self._busy_timeout_s)
         self._writer = SqliteWriter(conn, 10_000, name=f"outbox-writer:{self.path.name}")
         self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
 
@@ -247,27 +243,12 @@ class Outbox:
     def _reader(self) -> sqlite3.Connection:
         if self._writer.closed:
             raise StoreClosedError("the outbox is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self._read_uri,
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._busy_timeout_s,
-            )
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+        return self._reads.get()
 
     def close(self) -> None:
         """Finish submitted writes and close. Idempotent."""
         self._finalizer()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._reads.close()
 
     @property
     def closed(self) -> bool:
