@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,embed,bench]'
+	$(PY) -m pip install -q -e '.[dev,embed,vision-train,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -21,6 +21,7 @@ from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
 from plantmind.edge.health_cli import health_app
+from plantmind.edge.inspect_cli import inspect_app
 from plantmind.edge.knowledge_cli import ask, docs_app
 from plantmind.edge.route_cli import route_app
 from plantmind.sync.cli_commands import audit as sync_audit
@@ -46,13 +47,14 @@ app.add_typer(events_app, name="events")
 app.add_typer(plant_app, name="plant")
 app.add_typer(bench_app, name="bench")
 app.add_typer(connect_app, name="connect")
-app.add_typer(docs_app, name="docs")
-app.add_typer(route_app, name="route")
-app.add_typer(health_app, name="health")
-app.command("ask")(ask)
 app.add_typer(central_app, name="central")
 app.add_typer(token_app, name="token")
+app.add_typer(health_app, name="health")
+app.add_typer(inspect_app, name="inspect")
+app.add_typer(route_app, name="route")
 app.command("audit")(sync_audit)
+app.add_typer(docs_app, name="docs")
+app.command("ask")(ask)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -668,6 +670,28 @@ def bench_nab(
     (out / "scores.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
+@bench_app.command("cmapss")
+def bench_cmapss(
+    data: Annotated[Path, typer.Option(help="Folder with train_/test_/RUL_FD00x.txt.")],
+    subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")] = "FD001",
+    out: Annotated[Path, typer.Option(help="Where predictions_FD00x.csv goes.")] = Path("."),
+) -> None:
+    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time."""
+    from rich.progress import Progress
+
+    from plantmind.bench.cmapss import format_cmapss, run_cmapss
+    from plantmind.health.history import HistoryError
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("training", total=None)
+        step = lambda msg, i, n: bar.update(task, description=msg, completed=i, total=n)  # noqa: E731
+        try:
+            summary = run_cmapss(data, subset, out, progress=step)
+        except HistoryError as exc:
+            raise _fail(str(exc)) from None
+    console.print(format_cmapss(summary), highlight=False)
+
+
 @bench_app.command("tep")
 def bench_tep(
     tep_root: Annotated[Path, typer.Option(help="Folder with d00.dat and dNN_te.dat.")],
@@ -744,6 +768,26 @@ def bench_assistant(
         console.print(f"{k:>28}: {v}", highlight=False)
 
 
+@bench_app.command("inspect")
+def bench_inspect(
+    data: Annotated[Path, typer.Option(help="Magnetic-tile folder (MT_Free, MT_Blowhole, ...).")],
+    out: Annotated[Path, typer.Option(help="Where scores.csv, heatmaps/ and summary.json go.")],
+    steps: Annotated[int, typer.Option(help="Most training steps (9-minute cap).")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
+) -> None:
+    """Station model on magnetic tiles: image and pixel AUROC, training time, ms per image."""
+    from plantmind.bench.inspect import run_inspect_bench
+    from plantmind.vision.train import TrainConfig
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if done == total or done % 100 == 0:
+            console.print(f"{phase} {done}/{total}", highlight=False)
+
+    r = run_inspect_bench(data, out, TrainConfig(steps=steps, seed=seed), seed, progress)
+    for k, v in r.items():
+        console.print(f"{k:>32}: {v}", highlight=False)
+
+
 @bench_app.command("route")
 def bench_route(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
@@ -759,28 +803,6 @@ def bench_route(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-
-
-@bench_app.command("cmapss")
-def bench_cmapss(
-    data: Annotated[Path, typer.Option(help="Folder with train_/test_/RUL_FD00x.txt.")],
-    subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")] = "FD001",
-    out: Annotated[Path, typer.Option(help="Where predictions_FD00x.csv goes.")] = Path("."),
-) -> None:
-    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time."""
-    from rich.progress import Progress
-
-    from plantmind.bench.cmapss import format_cmapss, run_cmapss
-    from plantmind.health.history import HistoryError
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("training", total=None)
-        step = lambda msg, i, n: bar.update(task, description=msg, completed=i, total=n)  # noqa: E731
-        try:
-            summary = run_cmapss(data, subset, out, progress=step)
-        except HistoryError as exc:
-            raise _fail(str(exc)) from None
-    console.print(format_cmapss(summary), highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

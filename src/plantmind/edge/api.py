@@ -23,6 +23,7 @@ from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
 from plantmind.core.types import Alert
 from plantmind.edge.assist_api import router as assist_router
 from plantmind.edge.health_api import health_router
+from plantmind.edge.inspect_api import inspect_router
 from plantmind.edge.node import EdgeNode
 from plantmind.edge.openai_api import mount_openai_api
 
@@ -236,6 +237,7 @@ def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
         return resources.files("plantmind.web").joinpath("templates/edge.html").read_text("utf-8")
 
     app.include_router(api)
+    app.include_router(inspect_router)
     app.include_router(assist_router)
     mount_openai_api(app)
     app.include_router(health_router)

@@ -26,6 +26,7 @@ from plantmind.edge.health_service import HealthService, pump_model
 from plantmind.edge.node import EdgeNode
 from plantmind.sync.forwarder import EmbeddedTransport
 from plantmind.sync.uplink import SiteUplink
+from plantmind.vision.demo import DemoInspection
 
 __all__ = ["DemoConfig", "DemoProgress", "fault_summary", "run_demo"]
 
@@ -159,6 +160,7 @@ async def run_demo(
         clock=lambda: sim.now,
     )
     uplink.attach(node)
+    parts = DemoInspection.start(cfg.home, plant, seed=cfg.seed)  # QS-1 on generated parts
     # live health: the pump model is trained on simulated bearing wear (cached in the home)
     health = HealthService(plant, {"centrifugal_pump": pump_model(cfg.home, plant)}).attach(node)
     health.listeners.append(uplink.health)
@@ -198,6 +200,7 @@ async def run_demo(
                 break
             batch = sim.step(cfg.batch_ticks)
             node.ingest(batch)
+            parts.tick(sim.now)
             prog.sim_ts = sim.now
             prog.samples += len(batch)
             # pace against the monotonic clock: no drift accumulates over a long demo
@@ -234,6 +237,7 @@ async def run_demo(
                 "alerts_total": len([a for a in alerts if a.opened_at >= prog.live_start]),
                 "home": str(cfg.home),
                 "hub": {**hub.counts(), "outbox": uplink.stats()},
+                "inspection": parts.summary(),
                 "health": [s.to_dict() for s in health.snapshot()],
             }
         )
@@ -244,6 +248,7 @@ async def run_demo(
             await task
         await uplink.close()
         hub.close()
+        parts.close()
         node.close()
 
 

@@ -1,0 +1,203 @@
+"""``plantmind inspect``: train a station's model from good images, score images to a CSV and
+heatmaps, and work through the review queue. State lives under ``<home>/vision/``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from plantmind.core.plant import PlantConfigError, example_plant_path, load_plant
+from plantmind.core.settings import resolve_home
+from plantmind.vision.images import ImageError, list_images
+from plantmind.vision.station import StationNotTrained, UnknownStation, VisionStations
+from plantmind.vision.threshold import NotEnoughGoodImages
+
+__all__ = ["inspect_app"]
+
+inspect_app = typer.Typer(
+    help="Visual inspection: train on good images, score images, review.", no_args_is_help=True
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user)."),
+]
+PlantOpt = Annotated[
+    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
+]
+StationOpt = Annotated[str, typer.Option("--station", help="Station id (e.g. QS-1).")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _stations(home: Path | None, plant: Path | None) -> VisionStations:
+    try:
+        model = load_plant(plant or example_plant_path())
+    except PlantConfigError as exc:
+        raise _fail(str(exc)) from None
+    return VisionStations(resolve_home(home), [st for site in model.sites for st in site.stations])
+
+
+@inspect_app.command("train")
+def train(
+    station: StationOpt,
+    good: Annotated[
+        list[Path],
+        typer.Option(
+            "--good", help="Folder of good images, an image, or a .txt list (repeatable)."
+        ),
+    ],
+    steps: Annotated[int, typer.Option(help="Most training steps (batches).")] = 3000,
+    size: Annotated[int, typer.Option(help="Working size in pixels (square).")] = 128,
+    max_minutes: Annotated[
+        float, typer.Option(help="Training time cap (the schedule anneals within it).")
+    ] = 9.0,
+    no_flips: Annotated[
+        bool, typer.Option("--no-flips", help="Do not mirror images (orientation matters).")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
+    backbone: Annotated[
+        Path | None,
+        typer.Option(help="Your ONNX feature extractor ((N,C,S,S) → (N,F,h,w)); no torch needed."),
+    ] = None,
+    home: HomeOpt = None,
+    plant: PlantOpt = None,
+) -> None:
+    """Train a station's model on good images only (a station not in plant.yaml is created).
+    Nothing is downloaded: the model learns from synthetic defects on your good images."""
+    from plantmind.vision.train import TrainConfig, TrainingError
+
+    paths = list_images(good)
+    if not paths:
+        raise _fail(f"no images found in {', '.join(map(str, good))}")
+    cfg = TrainConfig(
+        size=size,
+        steps=steps,
+        seed=seed,
+        flips=not no_flips,
+        max_seconds=max_minutes * 60,
+    )
+    vision = _stations(home, plant)
+    with Progress(
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        try:
+            result = vision.train(station, paths, cfg, progress, backbone)
+        except (TrainingError, NotEnoughGoodImages, ValueError) as exc:
+            raise _fail(str(exc)) from None
+    for path, why in result.skipped:
+        err.print(f"[yellow]skipped[/] {path}: {why}", highlight=False)
+    thr = result.meta.thresholds
+    console.print(
+        f"station {station}: trained on {result.meta.n_train} images, threshold from "
+        f"{result.meta.n_holdout} held-out good images (fail ≥ {thr['fail']:.4f}, review ≥ "
+        f"{thr['review']:.4f}), {result.seconds:.0f} s → {result.directory}",
+        highlight=False,
+    )
+
+
+@inspect_app.command("run")
+def run(
+    station: StationOpt,
+    images: Annotated[list[Path], typer.Argument(help="Images or folders to inspect.")],
+    out: Annotated[Path | None, typer.Option("--out", help="scores.csv to write.")] = None,
+    heatmaps: Annotated[
+        Path | None, typer.Option("--heatmaps", help="Folder for <image stem>.npy heatmaps.")
+    ] = None,
+    home: HomeOpt = None,
+    plant: PlantOpt = None,
+) -> None:
+    """Score images with a station's model; verdicts are stored (uncertain ones queued)."""
+    vision = _stations(home, plant)
+    paths = list_images(images)
+    if heatmaps is not None:
+        heatmaps.mkdir(parents=True, exist_ok=True)
+    rows = []
+    bad = 0
+    for p in paths:
+        try:
+            rec, hm = vision.inspect(station, p)
+        except (UnknownStation, StationNotTrained) as exc:
+            raise _fail(str(exc)) from None
+        except ImageError as exc:
+            err.print(f"[yellow]skipped[/] {exc}", highlight=False)
+            rows.append((str(p), "", "error"))
+            bad += 1
+            continue
+        rows.append((str(p), f"{rec.score:.6f}", rec.verdict))
+        if heatmaps is not None:
+            np.save(heatmaps / f"{p.stem}.npy", hm.astype(np.float32))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["path", "score", "verdict"])
+            w.writerows(rows)
+    counts = {v: sum(1 for r in rows if r[2] == v) for v in ("pass", "uncertain", "fail", "error")}
+    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    if out is None:
+        for r in rows:
+            console.print("\t".join(r), highlight=False)
+    if bad and bad == len(rows):
+        raise typer.Exit(1)
+
+
+@inspect_app.command("review")
+def review(
+    inspection: Annotated[
+        str | None, typer.Argument(help="Inspection id to label (omit to list the queue).")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="good or defect (with an inspection id).")
+    ] = None,
+    station: Annotated[str | None, typer.Option("--station", help="Only this station.")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows listed.")] = 50,
+    home: HomeOpt = None,
+    plant: PlantOpt = None,
+) -> None:
+    """List uncertain inspections awaiting review, or label one (good / defect); a label
+    refits the station's thresholds."""
+    vision = _stations(home, plant)
+    if inspection is None:
+        table = Table(title="Review queue")
+        for col in ("id", "station", "score", "verdict", "source"):
+            table.add_column(col)
+        for r in vision.results(station, limit, pending_only=True):
+            table.add_row(r.id, r.station, f"{r.score:.4f}", r.verdict, r.source)
+        console.print(table)
+        return
+    if label not in ("good", "defect"):
+        raise _fail("--label good or --label defect is needed with an inspection id")
+    try:
+        rec = vision.review(inspection, label, "cli")  # type: ignore[arg-type]
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
+    thr = vision.model(rec.station).thresholds
+    console.print(
+        f"{rec.id}: labelled {label}; {rec.station} thresholds now fail ≥ {thr.fail:.4f}, "
+        f"review ≥ {thr.review:.4f}",
+        highlight=False,
+    )

@@ -1,0 +1,75 @@
+"""The segmentation network (a small U-Net, Ronneberger et al., MICCAI 2015) trained from
+scratch to find synthetic defects. Torch is needed only here and in :mod:`.train`; the edge
+runs the exported ONNX graph.
+
+The exported graph ends in the heatmap: sigmoid, a 5 × 5 mean (defects are regions, single
+pixels are noise) and nothing else; the image score is computed from the heatmap in numpy by
+both the trained model and the runtime (:func:`plantmind.vision.runtime.image_score`), so the
+two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["SegNet"]
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SegNet(nn.Module):
+    """U-Net with ``len(widths)`` levels; input (N, C, S, S) standardised, output (N, 1, S, S)
+    logits (``forward``) or smoothed defect probabilities (``heatmap``)."""
+
+    def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (12, 24, 48, 64)) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.widths = tuple(widths)
+        self.down = nn.ModuleList()
+        c = in_channels
+        for w in widths:
+            self.down.append(_block(c, w))
+            c = w
+        self.up = nn.ModuleList()
+        for w in reversed(widths[:-1]):
+            self.up.append(_block(c + w, w))
+            c = w
+        self.head = nn.Conv2d(c, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, blk in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = blk(x)
+            skips.append(x)
+        for blk, skip in zip(self.up, reversed(skips[:-1]), strict=True):
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = blk(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+    def heatmap(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid(self.forward(x))
+        return F.avg_pool2d(p, 5, stride=1, padding=2, count_include_pad=False)
+
+
+class HeatmapExport(nn.Module):
+    """What goes into the ONNX file: image in, heatmap out."""
+
+    def __init__(self, net: SegNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.heatmap(x)

@@ -1,0 +1,363 @@
+"""Inspection stations at an edge node: their models, results and review queue under
+``<home>/vision/``.
+
+Layout: ``stations.json`` (stations created locally, beside those in plant.yaml),
+``<station>/model/`` (the current model: ``model.onnx`` + ``model.json``), ``inspections.db``
+(SQLite: one row per inspected image, with verdict, score and review state) and
+``overlays/<id>.png`` (heatmap over the image; the newest :data:`KEEP_OVERLAYS` are kept).
+
+Uncertain verdicts are queued for an operator; a review (good or defect) is stored and refits the
+station's thresholds (:class:`~plantmind.vision.threshold.Thresholds`) from the held-out good
+scores plus every reviewed score of the current model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from plantmind.core.plant import Station
+from plantmind.vision.images import ImageError, load_image
+from plantmind.vision.runtime import META_FILE, InspectionModel
+from plantmind.vision.threshold import Thresholds, Verdict
+
+__all__ = [
+    "KEEP_OVERLAYS",
+    "Inspection",
+    "StationNotTrained",
+    "UnknownStation",
+    "VisionStations",
+    "overlay_png",
+]
+
+KEEP_OVERLAYS = 2000
+Label = Literal["good", "defect"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inspections (
+    id TEXT PRIMARY KEY,
+    station TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    ts REAL NOT NULL,
+    source TEXT NOT NULL,
+    score REAL NOT NULL,
+    verdict TEXT NOT NULL,
+    review TEXT NOT NULL DEFAULT 'none',   -- none | pending | done
+    label TEXT,                            -- good | defect, after review
+    reviewed_by TEXT,
+    reviewed_at REAL
+);
+CREATE INDEX IF NOT EXISTS inspections_station_ts ON inspections (station, ts);
+CREATE INDEX IF NOT EXISTS inspections_review ON inspections (review, ts);
+"""
+
+
+class UnknownStation(KeyError):
+    """No station of that id in plant.yaml or the local store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StationNotTrained(RuntimeError):
+    """The station has no model yet (``plantmind inspect train``)."""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One inspected image."""
+
+    id: str
+    station: str
+    model_id: str
+    ts: float
+    source: str
+    score: float
+    verdict: Verdict
+    review: str = "none"
+    label: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: float | None = None
+    fail_threshold: float | None = None
+    review_threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def overlay_png(img: np.ndarray, heatmap: np.ndarray, max_side: int = 512) -> bytes:
+    """The image in grey with the heatmap in red over it, as PNG (longest side ≤ ``max_side``)."""
+    h, w = img.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    ow, oh = max(1, int(w * scale)), max(1, int(h * scale))
+    grey = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).convert("L")
+    g = np.asarray(grey.resize((ow, oh), Image.Resampling.BILINEAR), dtype=np.float32)
+    hm = Image.fromarray(np.clip(heatmap * 255, 0, 255).astype(np.uint8))
+    a = np.asarray(hm.resize((ow, oh), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    a = np.clip(a * 1.2, 0, 0.85)
+    rgb = np.stack([g * (1 - a) + 255 * a, g * (1 - a), g * (1 - a)], axis=2)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class VisionStations:
+    """The inspection stations of one node: train, inspect, review. Thread-safe."""
+
+    def __init__(self, home: str | Path, stations: Sequence[Station] = ()) -> None:
+        self.root = Path(home) / "vision"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "overlays").mkdir(exist_ok=True)
+        self._configured = {s.id: s for s in stations}
+        self._lock = threading.RLock()
+        self._models: dict[str, tuple[float, InspectionModel]] = {}
+        self._db = sqlite3.connect(self.root / "inspections.db", check_same_thread=False)
+        self._db.executescript("PRAGMA journal_mode=WAL;" + _SCHEMA)
+        self._db.commit()
+
+    # -- stations ---------------------------------------------------------------------------
+    def _local(self) -> dict[str, Station]:
+        path = self.root / "stations.json"
+        if not path.is_file():
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {d["id"]: Station.model_validate(d) for d in data}
+
+    def stations(self) -> list[Station]:
+        return list({**self._local(), **self._configured}.values())
+
+    def station(self, station_id: str) -> Station:
+        st = self._configured.get(station_id) or self._local().get(station_id)
+        if st is None:
+            raise UnknownStation(f"unknown inspection station {station_id!r}")
+        return st
+
+    def ensure_station(self, station_id: str, false_reject_rate: float = 0.01) -> Station:
+        """The station, created in the local store if neither plant.yaml nor it has one."""
+        with self._lock:
+            try:
+                return self.station(station_id)
+            except UnknownStation:
+                st = Station(id=station_id, name=station_id, false_reject_rate=false_reject_rate)
+                local = self._local()
+                local[st.id] = st
+                path = self.root / "stations.json"
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(
+                    json.dumps([s.model_dump(mode="json") for s in local.values()], indent=1),
+                    encoding="utf-8",
+                )
+                os.replace(tmp, path)
+                return st
+
+    def model_dir(self, station_id: str) -> Path:
+        return self.root / station_id / "model"
+
+    def model(self, station_id: str) -> InspectionModel:
+        """The station's current model (reloaded when it was retrained)."""
+        self.station(station_id)
+        meta = self.model_dir(station_id) / META_FILE
+        try:
+            mtime = meta.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise StationNotTrained(
+                f"station {station_id!r} has no model yet: run `plantmind inspect train "
+                f"--station {station_id} --good DIR`"
+            ) from None
+        with self._lock:
+            cached = self._models.get(station_id)
+            if cached is None or cached[0] != mtime:
+                self._models[station_id] = (mtime, InspectionModel(self.model_dir(station_id)))
+            return self._models[station_id][1]
+
+    def train(
+        self,
+        station_id: str,
+        good: Sequence[str | Path],
+        cfg: Any = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        backbone: str | Path | None = None,
+    ) -> Any:
+        """Train the station's model on good images (needs torch; with ``backbone``, an ONNX
+        feature extractor, only onnxruntime and onnx); the new model replaces the old one only
+        once it is complete. Returns the :class:`~.train.TrainResult`."""
+        from plantmind.vision.train import TrainConfig, TrainResult, train_model
+
+        st = self.ensure_station(station_id)
+        cfg = cfg or TrainConfig()
+        cfg.false_reject_rate = st.false_reject_rate
+        final = self.model_dir(station_id)
+        staging = final.with_name(f"model.new-{uuid.uuid4().hex[:6]}")
+        try:
+            if backbone is None:
+                result = train_model(good, staging, station_id, cfg, progress, self.root)
+            else:
+                from plantmind.vision.backbone import train_backbone_model
+
+                meta = train_backbone_model(
+                    good, staging, backbone, station_id, cfg.size, cfg.holdout,
+                    cfg.false_reject_rate, cfg.topk, cfg.seed, progress,
+                )  # fmt: skip
+                skipped = [(p, why) for p, why in meta.extra["skipped"]]
+                result = TrainResult(staging, meta, skipped, seconds=meta.train_seconds)
+            with self._lock:
+                old = final.with_name("model.old")
+                if final.exists():
+                    shutil.rmtree(old, ignore_errors=True)
+                    final.rename(old)
+                staging.rename(final)
+                shutil.rmtree(old, ignore_errors=True)
+                self._models.pop(station_id, None)
+            result.directory = final
+            return result
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    # -- inspection -------------------------------------------------------------------------
+    def inspect(
+        self, station_id: str, data: bytes | str | Path, source: str | None = None
+    ) -> tuple[Inspection, np.ndarray]:
+        """Score one image, store the result (and its overlay); returns it with the heatmap.
+        Raises :class:`ImageError` for an unusable image (nothing is stored)."""
+        st = self.station(station_id)
+        model = self.model(station_id)
+        src = source or (str(data) if isinstance(data, str | Path) else "<upload>")
+        img = load_image(data, channels=model.meta.channels, source=src)
+        scored = model.score_array(img, st.regions_of_interest, st.excluded_regions)
+        thr = model.thresholds
+        verdict = thr.verdict(scored.score)
+        rec = Inspection(
+            id=f"{time.time_ns():x}-{uuid.uuid4().hex[:6]}",
+            station=station_id,
+            model_id=model.meta.model_id,
+            ts=time.time(),
+            source=src[-300:],
+            score=scored.score,
+            verdict=verdict,
+            review="pending" if verdict == "uncertain" else "none",
+            fail_threshold=thr.fail,
+            review_threshold=thr.review,
+        )
+        (self.root / "overlays" / f"{rec.id}.png").write_bytes(overlay_png(img, scored.heatmap))
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO inspections (id, station, model_id, ts, source, score, verdict, review)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rec.id,
+                    rec.station,
+                    rec.model_id,
+                    rec.ts,
+                    rec.source,
+                    rec.score,
+                    verdict,
+                    rec.review,
+                ),
+            )
+            self._db.commit()
+            self._prune_overlays()
+        return rec, scored.heatmap
+
+    def _prune_overlays(self) -> None:
+        rows = self._db.execute(
+            "SELECT id FROM inspections ORDER BY ts DESC LIMIT -1 OFFSET ?", (KEEP_OVERLAYS,)
+        ).fetchall()
+        for (rid,) in rows[:200]:
+            (self.root / "overlays" / f"{rid}.png").unlink(missing_ok=True)
+
+    def overlay(self, inspection_id: str) -> bytes | None:
+        p = self.root / "overlays" / f"{inspection_id}.png"
+        return p.read_bytes() if p.is_file() else None
+
+    def _row(self, r: tuple[Any, ...]) -> Inspection:
+        return Inspection(*r)
+
+    _COLS = (
+        "id, station, model_id, ts, source, score, verdict, review, label, reviewed_by, reviewed_at"
+    )
+
+    def get(self, inspection_id: str) -> Inspection | None:
+        with self._lock:
+            r = self._db.execute(
+                f"SELECT {self._COLS} FROM inspections WHERE id = ?", (inspection_id,)
+            ).fetchone()
+        return self._row(r) if r else None
+
+    def results(
+        self, station_id: str | None = None, limit: int = 100, pending_only: bool = False
+    ) -> list[Inspection]:
+        """Newest first; ``pending_only``: the review queue."""
+        where, args = [], []
+        if station_id is not None:
+            where.append("station = ?")
+            args.append(station_id)
+        if pending_only:
+            where.append("review = 'pending'")
+        sql = f"SELECT {self._COLS} FROM inspections"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY ts DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, limit)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def review(self, inspection_id: str, label: Label, who: str = "") -> Inspection:
+        """Record an operator's verdict on an inspection (any, not only queued ones) and refit
+        the station's thresholds."""
+        if label not in ("good", "defect"):
+            raise ValueError(f"label must be 'good' or 'defect', got {label!r}")
+        rec = self.get(inspection_id)
+        if rec is None:
+            raise KeyError(f"no inspection with id {inspection_id!r}")
+        with self._lock:
+            self._db.execute(
+                "UPDATE inspections SET review = 'done', label = ?, reviewed_by = ?, reviewed_at = ?"
+                " WHERE id = ?",
+                (label, who, time.time(), inspection_id),
+            )
+            self._db.commit()
+        self.refit_thresholds(rec.station)
+        out = self.get(inspection_id)
+        assert out is not None
+        return out
+
+    def refit_thresholds(self, station_id: str) -> Thresholds:
+        """Thresholds from the held-out good scores plus the reviewed scores of this model."""
+        st = self.station(station_id)
+        model = self.model(station_id)
+        hold = list(model.meta.extra.get("holdout_scores", []))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT score, label FROM inspections WHERE station = ? AND model_id = ? "
+                "AND review = 'done' ORDER BY ts DESC LIMIT 5000",
+                (station_id, model.meta.model_id),
+            ).fetchall()
+        good = hold + [s for s, lab in rows if lab == "good"]
+        bad = [s for s, lab in rows if lab == "defect"]
+        with self._lock:
+            model.thresholds = Thresholds.fit(good, st.false_reject_rate, bad)
+            model.save_meta()
+            # the file changed under the cache: keep this instance, with its new mtime
+            mtime = (self.model_dir(station_id) / META_FILE).stat().st_mtime_ns
+            self._models[station_id] = (mtime, model)
+        return model.thresholds
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+__all__ += ["ImageError"]
