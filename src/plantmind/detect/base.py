@@ -14,7 +14,7 @@ import numpy as np
 
 from plantmind.core.types import SampleBatch
 
-__all__ = ["Detector", "Scores"]
+__all__ = ["Detector", "Scores", "append_state"]
 
 
 @dataclass(slots=True)
@@ -30,6 +30,23 @@ class Scores:
     score: np.ndarray
     channel: np.ndarray
     deviation: np.ndarray
+
+    @classmethod
+    def allocate(cls, batch: SampleBatch, n_signals: int) -> Scores:
+        """Uninitialised outputs for ``batch``, after checking its signal indices."""
+        n = len(batch)
+        if n and (batch.signal.min() < 0 or batch.signal.max() >= n_signals):
+            raise IndexError(f"signal index out of range 0..{n_signals - 1}")
+        return cls(np.empty(n), np.empty(n, np.int8), np.empty(n))
+
+
+def append_state(
+    state: dict[str, np.ndarray], fresh: dict[str, np.ndarray], fields: tuple[str, ...]
+) -> None:
+    """Grow per-signal state arrays by the rows of ``fresh`` (new signals start untrained)."""
+    for name in fields:
+        old = state.get(name)
+        state[name] = fresh[name] if old is None else np.concatenate([old, fresh[name]])
 
 
 class Detector(abc.ABC):

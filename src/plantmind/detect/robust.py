@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from plantmind.core.types import SampleBatch
-from plantmind.detect.base import Detector, Scores
+from plantmind.detect.base import Detector, Scores, append_state
 
 __all__ = ["RobustConfig", "RobustSignalDetector"]
 
@@ -264,18 +264,12 @@ class RobustSignalDetector(Detector):
             if span.shape != (n_signals,):
                 raise ValueError(f"expected_span must have shape ({n_signals},), got {span.shape}")
             fresh["floor"] = np.maximum(1e-4 * span[self._n :], 1e-9)
-        for name in _STATE_FIELDS:
-            old = self._state.get(name)
-            self._state[name] = fresh[name] if old is None else np.concatenate([old, fresh[name]])
+        append_state(self._state, fresh, _STATE_FIELDS)
         self._n = n_signals
 
     def score_batch(self, batch: SampleBatch) -> Scores:
-        n = len(batch)
-        if n and (batch.signal.min() < 0 or batch.signal.max() >= self._n):
-            raise IndexError(f"signal index out of range 0..{self._n - 1}")
-        score = np.empty(n)
-        chan = np.empty(n, np.int8)
-        dev = np.empty(n)
+        out = Scores.allocate(batch, self._n)
+        score, chan, dev = out.score, out.channel, out.deviation
         c = self.config
         st = self._state
         _score_kernel(
@@ -287,7 +281,7 @@ class RobustSignalDetector(Detector):
             1.0 / c.noise_window, 1.0 / c.volatility_window, c.volatility_ratio,
             c.volatility_cap, c.spike_sigmas, c.stuck_nats, 1.0 / c.repeat_window,
         )  # fmt: skip
-        return Scores(score, chan, dev)
+        return out
 
     def normal_range(self, signal: int) -> tuple[float, float] | None:
         """The learned normal range of a signal, or None while it is warming up."""

@@ -141,7 +141,7 @@ import numpy as np
 from numba import njit
 
 from plantmind.core.types import SampleBatch
-from plantmind.detect.base import Detector, Scores
+from plantmind.detect.base import Detector, Scores, append_state
 
 __all__ = ["StreamingConfig", "StreamingRankDetector"]
 
@@ -658,18 +658,12 @@ class StreamingRankDetector(Detector):
         }
         o1 = c.predict_order + 1  # recursive least squares starts from _AR_DELTA * identity
         fresh["predict"][:, 2 + 2 * o1 - 1 :: o1 + 1] = _AR_DELTA
-        for name in _STATE_FIELDS:
-            old = self._state.get(name)
-            self._state[name] = fresh[name] if old is None else np.concatenate([old, fresh[name]])
+        append_state(self._state, fresh, _STATE_FIELDS)
         self._n = n_signals
 
     def score_batch(self, batch: SampleBatch) -> Scores:
-        n = len(batch)
-        if n and (batch.signal.min() < 0 or batch.signal.max() >= self._n):
-            raise IndexError(f"signal index out of range 0..{self._n - 1}")
-        score = np.empty(n)
-        chan = np.empty(n, np.int8)
-        dev = np.empty(n)
+        out = Scores.allocate(batch, self._n)
+        score, chan, dev = out.score, out.channel, out.deviation
         c = self.config
         st = self._state
         _score_kernel(
@@ -685,7 +679,7 @@ class StreamingRankDetector(Detector):
             c.rest, 1.0 / c.likelihood_memory, c.coarse_block, c.predict_order,
             1.0 - 1.0 / c.predict_memory, 1.0 / c.error_memory, c.warmup // 2,
         )  # fmt: skip
-        return Scores(score, chan, dev)
+        return out
 
     def feedback(self, signal: int, kind: str, score: float) -> None:
         """A false alarm makes the signal less sensitive: the odds ``s/(1 − s)`` of its scores
