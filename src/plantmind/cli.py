@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from plantmind import __version__
 from plantmind.central.cli import central_app, token_app
+from plantmind.cli_common import HomeOpt, PlantOpt, console, err
+from plantmind.cli_common import fail as _fail
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
@@ -55,24 +56,6 @@ app.add_typer(route_app, name="route")
 app.command("audit")(sync_audit)
 app.add_typer(docs_app, name="docs")
 app.command("ask")(ask)
-
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
-    ),
-]
-PlantOpt = Annotated[
-    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _plant(path: Path | None) -> Plant:

@@ -8,24 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from plantmind.cli_common import HomeOpt, console, err
 from plantmind.core.settings import resolve_home
 
 __all__ = ["central_app", "token_app"]
 
 central_app = typer.Typer(help="The central hub service.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (bearer, with a role).", no_args_is_help=True)
-
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
-    ),
-]
 
 
 @central_app.command("run")

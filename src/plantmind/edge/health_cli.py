@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from plantmind.cli_common import HomeOpt, console, err
+from plantmind.cli_common import fail as _fail
 from plantmind.core.settings import resolve_home
 from plantmind.edge.health_service import models_dir
 from plantmind.health.artifact import ArtifactError, load_model, read_metadata, save_model
@@ -22,18 +23,6 @@ from plantmind.health.rul import RulConfig, RulModel
 __all__ = ["health_app"]
 
 health_app = typer.Typer(help="Asset health: remaining useful life models.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user)."),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def _read(path: Path, settings: str, all_failed: bool, failed: bool | None) -> RunHistory:

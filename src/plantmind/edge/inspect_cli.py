@@ -9,10 +9,11 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from plantmind.cli_common import HomeOpt, PlantOpt, console, err
+from plantmind.cli_common import fail as _fail
 from plantmind.core.plant import PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
 from plantmind.vision.images import ImageError, list_images
@@ -24,22 +25,8 @@ __all__ = ["inspect_app"]
 inspect_app = typer.Typer(
     help="Visual inspection: train on good images, score images, review.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user)."),
-]
-PlantOpt = Annotated[
-    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
-]
 StationOpt = Annotated[str, typer.Option("--station", help="Station id (e.g. QS-1).")]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def _stations(home: Path | None, plant: Path | None) -> VisionStations:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from plantmind.cli_common import HomeOpt, PlantOpt, console, err
+from plantmind.cli_common import fail as _fail
 from plantmind.core.ids import iso
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
@@ -23,27 +24,11 @@ __all__ = ["ask", "docs_app", "live_context_from_store", "open_index", "plant_do
 
 docs_app = typer.Typer(help="Documents of the knowledge index (manuals, SOPs, work orders).")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
-    ),
-]
-PlantOpt = Annotated[
-    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
-]
 NoEmbedOpt = Annotated[
     bool,
     typer.Option("--no-embed", help="BM25 only, even when the [embed] extra is installed."),
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _plant(path: Path | None) -> tuple[Plant, Path]:

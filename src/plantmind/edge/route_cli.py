@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from plantmind.cli_common import HomeOpt, PlantOpt, console
+from plantmind.cli_common import fail as _fail
 from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
 
@@ -21,24 +22,8 @@ __all__ = ["route_app"]
 route_app = typer.Typer(
     help="The model router: which model for which task, and what it did.", no_args_is_help=True
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home", envvar="PLANTMIND_HOME", help="State directory (default: per-user data dir)."
-    ),
-]
-PlantOpt = Annotated[
-    Path | None, typer.Option("--plant", help="plant.yaml (default: the example plant).")
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _plant(path: Path | None) -> Plant:
