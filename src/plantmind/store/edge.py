@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from plantmind.core.jsonutil import compact_json
 from plantmind.core.types import Alert, AlertState, Event, Severity
 from plantmind.store.downsample import Buckets
 from plantmind.store.migrations import MIGRATIONS, migrate
@@ -85,17 +86,8 @@ class PruneResult:
     alerts: int
 
 
-def _json_default(obj: Any) -> Any:
-    # Detector details often carry numpy scalars/arrays; store them as plain JSON numbers.
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default, separators=(",", ":"), allow_nan=True)
+    return compact_json(obj, allow_nan=True)
 
 
 def _finalize_writer(writer: SqliteWriter) -> None:

@@ -33,7 +33,6 @@ All writes run on one writer thread that owns the only write connection (the pat
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 import weakref
@@ -44,8 +43,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import numpy as np
-
+from plantmind.core.jsonutil import compact_json
 from plantmind.core.plant import EgressPolicy
 from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
 from plantmind.sync.audit import AUDIT_SCHEMA, AuditRecord, insert_audit, read_audit, trim_audit
@@ -76,18 +74,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 _AUDIT_KEEP = 200_000  # audit rows kept; ~100 bytes each
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
 def _dumps(obj: Any) -> str:
-    # allow_nan=False: the hub's JSON parsers (and PostgreSQL's jsonb) reject NaN; fail at the
-    # producer, where the bug is, not at the hub.
-    return json.dumps(obj, default=_json_default, separators=(",", ":"), allow_nan=False)
+    # no NaN: it would fail at the hub; fail here, at the producer, where the bug is
+    return compact_json(obj, allow_nan=False)
 
 
 @dataclass(slots=True)
