@@ -287,6 +287,8 @@ class KnowledgeIndex:
             df.update(set(t))
         self._chunks, self._tokens, self._vectors, self._has_vec = chunks, tokens, vectors, has_vec
         self._token_sets = [frozenset(t) for t in tokens]
+        self._kind_weight = np.array([KIND_WEIGHT.get(c.kind, 1.0) for c in chunks])
+        self._kinds = np.array([c.kind for c in chunks], dtype=object)
         self._bm25, self._df = bm25, df
         self._generation = self._db_generation()
 
@@ -467,14 +469,9 @@ class KnowledgeIndex:
             return empty
         assert self._bm25 is not None
         bm = np.asarray(self._bm25.get_scores(terms), dtype=np.float64)
-        weight = np.ones(n)
-        for i, c in enumerate(self._chunks):
-            w = KIND_WEIGHT.get(c.kind)
-            if w is not None:
-                weight[i] = w
+        weight = self._kind_weight.copy()
         if kinds is not None:
-            allowed = set(kinds)
-            weight *= np.array([c.kind in allowed for c in self._chunks], dtype=float)
+            weight *= np.isin(self._kinds, list(kinds))
         bm_w = bm * weight
         top = float(bm_w.max())
         fused = bm_w / top if top > 0 else np.zeros(n)

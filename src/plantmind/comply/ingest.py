@@ -1,0 +1,191 @@
+"""Reading a standard: a PDF, Markdown or text file → its pages of text lines, with what could
+not be read (pages without text, pages past the limit) and a :class:`ComplyError` naming the
+file for anything that cannot be analysed at all (missing, empty, unsupported, a scan)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The knowledge loaders' text conventions (encodings, ``<!-- page N -->`` markers, form
+# feeds), so a standard and a procedure number their pages alike.
+from plantmind.knowledge.loaders import _pages, _ranges, _read_text
+
+__all__ = [
+    "MAX_CHARS",
+    "MAX_PAGES",
+    "STANDARD_SUFFIXES",
+    "ComplyError",
+    "StandardText",
+    "read_standard",
+]
+
+STANDARD_SUFFIXES = (".pdf", ".md", ".markdown", ".txt", ".text")
+# A 1,000-page standard is about 3 M characters; the limits leave room for four times that
+# and bound memory (the clause tree holds the text once, the requirements refer to it).
+MAX_PAGES = 4_000
+MAX_CHARS = 12_000_000
+
+
+class ComplyError(ValueError):
+    """A standard or a procedures folder cannot be analysed; the message names the file and
+    says why."""
+
+
+@dataclass(slots=True)
+class StandardText:
+    """The text of a standard as pages of lines (page ``None``: a file without pages).
+
+    ``problems`` says what was not read and why; nothing is dropped silently."""
+
+    path: str
+    name: str
+    pages: list[tuple[int | None, list[str]]]
+    n_pages: int
+    empty_pages: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line) + 1 for _, lines in self.pages for line in lines)
+
+
+def read_standard(
+    path: str | Path, *, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS
+) -> StandardText:
+    """The pages of the standard at ``path``; raises :class:`ComplyError` when nothing in it
+    can be analysed."""
+    p = Path(path)
+    if not p.is_file():
+        raise ComplyError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    if suffix not in STANDARD_SUFFIXES:
+        raise ComplyError(
+            f"{p}: unsupported file type {suffix or '(none)'} for a standard; "
+            f"supported: {', '.join(STANDARD_SUFFIXES)}"
+        )
+    size = p.stat().st_size
+    if size == 0:
+        raise ComplyError(f"{p}: empty file")
+    if suffix == ".pdf":
+        return _read_pdf(p, max_pages, max_chars)
+    if size > 4 * max_chars:  # refuse before reading a huge file into memory
+        raise ComplyError(_too_long(p, size, max_chars))
+    try:
+        text = _read_text(p)
+    except ValueError as exc:  # LoaderError: binary content
+        raise ComplyError(str(exc)) from None
+    if len(text) > max_chars:
+        raise ComplyError(_too_long(p, len(text), max_chars))
+    if not text.strip():
+        raise ComplyError(f"{p}: no text (only whitespace)")
+    pages = _pages(re.split(r"\r\n|\n|\r", text))
+    n_pages = max((n for n, _ in pages if n is not None), default=1)
+    return StandardText(str(p), p.name, pages, n_pages)
+
+
+def _too_long(p: Path, chars: int, max_chars: int) -> str:
+    return (
+        f"{p}: {chars:,} characters (about {chars // 3000:,} pages) is over the limit of "
+        f"{max_chars:,} characters (about {max_chars // 3000:,} pages); split the document"
+    )
+
+
+def _read_pdf(p: Path, max_pages: int, max_chars: int) -> StandardText:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(p))
+    except pdfium.PdfiumError as exc:
+        reason = str(exc)
+        if "password" in reason.lower():
+            raise ComplyError(f"{p}: encrypted PDF (password protected); not read") from None
+        raise ComplyError(f"{p}: corrupt or not a PDF ({reason})") from None
+    try:
+        n_pages = len(pdf)
+        if n_pages == 0:
+            raise ComplyError(f"{p}: the PDF has no pages")
+        problems: list[str] = []
+        n_read = min(n_pages, max_pages)
+        if n_pages > max_pages:
+            problems.append(
+                f"pages {max_pages + 1}-{n_pages} not analysed: over the limit of "
+                f"{max_pages:,} pages"
+            )
+        pages: list[tuple[int | None, list[str]]] = []
+        empty: list[int] = []
+        chars = 0
+        for i in range(n_read):
+            try:
+                page = pdf[i]
+                textpage = page.get_textpage()
+                text = textpage.get_text_bounded()
+                textpage.close()
+                page.close()
+            except pdfium.PdfiumError as exc:
+                problems.append(f"page {i + 1} not analysed: unreadable ({exc})")
+                continue
+            if not text.strip():
+                empty.append(i + 1)
+                continue
+            chars += len(text)
+            if chars > max_chars:
+                problems.append(
+                    f"pages {i + 1}-{n_pages} not analysed: over the limit of "
+                    f"{max_chars:,} characters"
+                )
+                break
+            pages.append((i + 1, text.replace("\r\n", "\n").replace("\r", "\n").split("\n")))
+    finally:
+        pdf.close()
+    if empty:
+        problems.insert(
+            0,
+            f"{len(empty)} page(s) without extractable text (scanned or images only), "
+            f"nothing analysed from them: {_ranges(empty)}",
+        )
+    if not pages:
+        raise ComplyError(
+            f"{p}: no extractable text on any of its {n_pages} page(s) "
+            f"(scanned or images only: {_ranges(empty) if empty else 'none readable'}); "
+            "nothing was analysed (a scan needs OCR first)"
+        )
+    return StandardText(str(p), p.name, _strip_running_lines(pages), n_pages, empty, problems)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _strip_running_lines(
+    pages: list[tuple[int | None, list[str]]],
+) -> list[tuple[int | None, list[str]]]:
+    """Drop running headers and footers of a PDF: a line among the first or last two of a
+    page that recurs (page numbers aside) on at least a third of the pages. Only with four
+    pages or more, where a repeat cannot be a coincidence of content."""
+    if len(pages) < 4:
+        return pages
+    seen: Counter[str] = Counter()
+    for _, lines in pages:
+        body = [ln.strip() for ln in lines if ln.strip()]
+        edges = {_DIGITS.sub("#", ln) for ln in body[:2] + body[-2:]}
+        seen.update(edges)
+    running = {k for k, n in seen.items() if n >= max(3, len(pages) // 3)}
+    if not running:
+        return pages
+    out: list[tuple[int | None, list[str]]] = []
+    for number, lines in pages:
+        idx = [i for i, ln in enumerate(lines) if ln.strip()]
+        edge = set(idx[:2] + idx[-2:])
+        out.append(
+            (
+                number,
+                [
+                    ln
+                    for i, ln in enumerate(lines)
+                    if not (i in edge and _DIGITS.sub("#", ln.strip()) in running)
+                ],
+            )
+        )
+    return out
