@@ -16,6 +16,8 @@ from rich.table import Table
 
 from plantmind import __version__
 from plantmind.central.cli import central_app, token_app
+from plantmind.central.comply_cli import comply_app
+from plantmind.central.language_cli import language_app
 from plantmind.cli_common import HomeOpt, PlantOpt, console, err
 from plantmind.cli_common import fail as _fail
 from plantmind.core.ids import iso
@@ -53,6 +55,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(health_app, name="health")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(route_app, name="route")
+app.add_typer(comply_app, name="comply")
+app.add_typer(language_app, name="language")
 app.command("audit")(sync_audit)
 app.add_typer(docs_app, name="docs")
 app.command("ask")(ask)
@@ -781,6 +785,25 @@ def bench_route(
     from plantmind.bench.route import run_route_bench
 
     r = run_route_bench(calls, queue_tasks, progress=console.print)
+    for k, v in r.items():
+        console.print(f"{k:>28}: {v}", highlight=False)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+
+
+@bench_app.command("comply")
+def bench_comply(
+    out: Annotated[Path, typer.Option(help="Where the standard, procedures and check go.")],
+    pages: Annotated[int, typer.Option(help="Pages of the synthetic standard.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """Compliance check of a long synthetic standard without a model: seconds per phase,
+    peak memory, agreement with the generator's ground truth."""
+    from plantmind.bench.comply import run_comply_bench
+
+    r = run_comply_bench(out, pages=pages, seed=seed, progress=console.print)
     for k, v in r.items():
         console.print(f"{k:>28}: {v}", highlight=False)
     if json_out:

@@ -1,5 +1,5 @@
 """The hub's HTTP API (FastAPI, OpenAPI at /docs): ingest from sites, and sites, assets,
-alerts and events across the fleet. Every route but ``/health`` needs a bearer token; reading
+alerts and events across the fleet (analysis jobs: :mod:`plantmind.central.jobs_api`). Every route but ``/health`` needs a bearer token; reading
 needs viewer, ingest needs operator (a site's token)."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from plantmind import __version__
 from plantmind.central.inbox import Inbox
+from plantmind.central.jobs import JobRunner
+from plantmind.central.jobs_api import jobs_api
 from plantmind.core.auth import OperatorDep, TokenStore, ViewerDep
 from plantmind.store.central import CentralStore
 from plantmind.sync.wire import WireError
@@ -100,8 +102,9 @@ async def stats(request: Request, who: ViewerDep) -> dict[str, Any]:
     return counts
 
 
-def create_hub_app(inbox: Inbox, tokens: TokenStore) -> FastAPI:
-    """The hub's FastAPI application over ``inbox`` (and its store), guarded by ``tokens``."""
+def create_hub_app(inbox: Inbox, tokens: TokenStore, jobs: JobRunner | None = None) -> FastAPI:
+    """The hub's FastAPI application over ``inbox`` (and its store), guarded by ``tokens``;
+    ``jobs`` serves the analysis jobs (compliance checks, message checks) under /api/jobs."""
     app = FastAPI(
         title="plantmind central hub",
         version=__version__,
@@ -109,6 +112,7 @@ def create_hub_app(inbox: Inbox, tokens: TokenStore) -> FastAPI:
     )
     app.state.inbox = inbox
     app.state.tokens = tokens
+    app.state.jobs = jobs
 
     app.state.mqtt = None
 
@@ -121,4 +125,5 @@ def create_hub_app(inbox: Inbox, tokens: TokenStore) -> FastAPI:
         return {"status": "ok", "version": __version__, "mqtt": mqtt}
 
     app.include_router(api)
+    app.include_router(jobs_api)
     return app

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from plantmind.cli_common import HomeOpt, console, err
+from plantmind.cli_common import HomeOpt, console, err, plant_or_fail
 from plantmind.core.settings import resolve_home
 
 __all__ = ["central_app", "token_app"]
@@ -41,9 +41,17 @@ def central_run(
     ] = None,
     mqtt_tls: Annotated[bool, typer.Option(help="TLS to the broker.")] = False,
     mqtt_ca: Annotated[Path | None, typer.Option(help="CA bundle for the broker's TLS.")] = None,
+    plant: Annotated[
+        Path | None,
+        typer.Option(
+            "--plant",
+            help="plant.yaml whose llm section names the central model for analysis jobs "
+            "(default: none; jobs run their deterministic pipelines and say so).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the hub: HTTP ingest and API, MQTT listener, fleet store."""
+    """Run the hub: HTTP ingest and API, MQTT listener, fleet store, analysis jobs."""
     from plantmind.central.hub import Hub, default_db_url
     from plantmind.sync.transport_mqtt import MqttConfig
 
@@ -53,7 +61,12 @@ def central_run(
     )
     root = resolve_home(home)
     url = db or default_db_url(root)
-    hub = Hub(url, root)
+    router = None
+    if plant is not None:
+        from plantmind.llm.router import Router
+
+        router = Router.from_plant(plant_or_fail(plant)[0], root / "llm", env=False)
+    hub = Hub(url, root, router=router)
     cfg = (
         MqttConfig(
             host=mqtt_host,

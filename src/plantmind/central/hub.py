@@ -1,4 +1,5 @@
-"""Wiring of the central hub: fleet store + idempotent inbox + HTTP API + MQTT listener."""
+"""Wiring of the central hub: fleet store + idempotent inbox + HTTP API + MQTT listener +
+analysis jobs (compliance and message checks, through the central model when configured)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from fastapi import FastAPI
 
 from plantmind.central.api import create_hub_app
 from plantmind.central.inbox import Inbox
+from plantmind.central.job_kinds import JOB_KINDS
+from plantmind.central.jobs import JobRunner, JobStore
 from plantmind.core.auth import TokenStore
 from plantmind.store.central import CentralStore
 from plantmind.sync.transport_mqtt import MqttConfig, MqttHubListener
@@ -28,18 +31,22 @@ def default_db_url(home: Path) -> str:
 
 
 class Hub:
-    """One hub: ``db_url`` (SQLite or PostgreSQL URL), tokens in ``home/tokens.json``."""
+    """One hub: ``db_url`` (SQLite or PostgreSQL URL), tokens in ``home/tokens.json``, jobs in
+    ``home/jobs.db``. ``router`` (a :class:`plantmind.llm.router.Router`) gives the jobs a
+    central model; without one they run their deterministic pipelines and say so."""
 
-    def __init__(self, db_url: str, home: Path) -> None:
+    def __init__(self, db_url: str, home: Path, *, router: Any | None = None) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.store = CentralStore(db_url)
         self.inbox = Inbox(self.store)
         self.tokens = TokenStore.in_home(self.home)
         self.mqtt: MqttHubListener | None = None
+        self.router = router
+        self.jobs = JobRunner(JobStore(self.home), JOB_KINDS, services={"router": router})
 
     def app(self) -> FastAPI:
-        return create_hub_app(self.inbox, self.tokens)
+        return create_hub_app(self.inbox, self.tokens, self.jobs)
 
     def counts(self) -> dict[str, Any]:
         """Fleet totals plus the inbox counters (what the demo summary shows)."""
@@ -60,6 +67,7 @@ class Hub:
         """Serve the API (and listen on MQTT if ``mqtt``) until ``stop`` is set."""
         stop = stop or asyncio.Event()
         app = self.app()
+        self.jobs.start()
         server, task = await _start_uvicorn(app, host, port)
         mqtt_task = None
         if mqtt is not None:
@@ -82,6 +90,10 @@ class Hub:
                     await mqtt_task
 
     def close(self) -> None:
+        self.jobs.close()
+        self.jobs.store.close()
+        if self.router is not None:
+            self.router.close()
         self.store.close()
 
 
