@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from plantmind import __version__
+from plantmind.bench.cli import bench_app
 from plantmind.central.cli import central_app, token_app
 from plantmind.central.comply_cli import comply_app
 from plantmind.central.language_cli import language_app
@@ -40,7 +41,6 @@ edge_app = typer.Typer(help="The edge node service.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts kept by the edge node.", no_args_is_help=True)
 events_app = typer.Typer(help="Events kept by the edge node.", no_args_is_help=True)
 plant_app = typer.Typer(help="The plant model (plant.yaml).", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks; reports go where you say.", no_args_is_help=True)
 connect_app = typer.Typer(
     help="Industrial connectivity: OPC UA, MQTT, Modbus.", no_args_is_help=True
 )
@@ -621,194 +621,6 @@ def plant_example() -> None:
 
 
 # -- bench ------------------------------------------------------------------------------------
-@bench_app.command("pipeline")
-def bench_pipeline(
-    signals: Annotated[int, typer.Option(help="Number of simulated signals.")] = 10_000,
-    seconds: Annotated[float, typer.Option(help="Wall-clock seconds to measure.")] = 20.0,
-    batch_ticks: Annotated[int, typer.Option(help="Simulator ticks per batch.")] = 10,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
-) -> None:
-    """End-to-end throughput (ingest → detect → alerts → store) and peak memory."""
-    from plantmind.bench.pipeline import run_pipeline_bench
-
-    result = run_pipeline_bench(
-        n_signals=signals, seconds=seconds, batch_ticks=batch_ticks, progress=console.print
-    )
-    for k, v in result.items():
-        console.print(f"{k:>28}: {v:,}" if isinstance(v, int | float) else f"{k:>28}: {v}")
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-
-
-@bench_app.command("nab")
-def bench_nab(
-    nab_root: Annotated[Path, typer.Option(help="NAB checkout (data/, labels/).")],
-    out: Annotated[Path, typer.Option(help="Results folder (NAB's layout).")],
-) -> None:
-    """Run the default detector over every NAB file and score it with NAB's rules."""
-    from plantmind.bench.nab import run_nab
-    from plantmind.bench.nab_data import NabDataError
-
-    try:
-        result = run_nab(nab_root, out, verbose=True)
-    except NabDataError as exc:
-        raise _fail(str(exc)) from None
-    (out / "scores.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-
-
-@bench_app.command("cmapss")
-def bench_cmapss(
-    data: Annotated[Path, typer.Option(help="Folder with train_/test_/RUL_FD00x.txt.")],
-    subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")] = "FD001",
-    out: Annotated[Path, typer.Option(help="Where predictions_FD00x.csv goes.")] = Path("."),
-) -> None:
-    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time."""
-    from rich.progress import Progress
-
-    from plantmind.bench.cmapss import format_cmapss, run_cmapss
-    from plantmind.health.history import HistoryError
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("training", total=None)
-        step = lambda msg, i, n: bar.update(task, description=msg, completed=i, total=n)  # noqa: E731
-        try:
-            summary = run_cmapss(data, subset, out, progress=step)
-        except HistoryError as exc:
-            raise _fail(str(exc)) from None
-    console.print(format_cmapss(summary), highlight=False)
-
-
-@bench_app.command("tep")
-def bench_tep(
-    tep_root: Annotated[Path, typer.Option(help="Folder with d00.dat and dNN_te.dat.")],
-    out: Annotated[Path, typer.Option(help="Where dNN_te.csv files and summary.json go.")],
-) -> None:
-    """Tennessee Eastman: train on d00.dat, detect on every dNN_te.dat, with a PCA baseline."""
-    from plantmind.bench.tep import format_tep_table, run_tep
-
-    if not (tep_root / "d00.dat").is_file():
-        raise _fail(f"{tep_root}: no d00.dat (expected the Tennessee Eastman files)")
-    summary = run_tep(tep_root, out)
-    console.print(format_tep_table(summary), highlight=False)
-
-
-@bench_app.command("sync")
-def bench_sync(
-    json_out: Annotated[Path, typer.Option("--json", help="Write the figures here.")],
-    events: Annotated[int, typer.Option(help="Events per path.")] = 200_000,
-    db: Annotated[
-        str | None, typer.Option(help="PostgreSQL URL for the MQTT path (default: local test db).")
-    ] = None,
-) -> None:
-    """Outbox → hub throughput, lost and duplicated events: MQTT + PostgreSQL, and embedded."""
-    from plantmind.bench.sync import run_sync_bench
-
-    for row in run_sync_bench(json_out, n_events=events, pg_url=db, progress=console.print):
-        console.print(row)
-
-
-@bench_app.command("throughput")
-def bench_throughput(
-    signals: Annotated[int, typer.Option(help="Signals in the many-signal run.")] = 10_000,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
-) -> None:
-    """Detector samples/s and p50/p99 batch latency, single signal and many, beside River."""
-    from plantmind.bench.throughput import run_throughput_bench
-
-    r = run_throughput_bench(many_signals=signals, progress=console.print)
-    table = Table(title="Detector throughput (one core)")
-    for col in ("stream", "detector", "samples/s", "p50 batch ms", "p99 batch ms", "batch"):
-        table.add_column(col, no_wrap=True)
-    for stream in ("single_signal", "many_signals"):
-        for name, m in r[stream].items():
-            sps = m.get("samples_per_s")
-            table.add_row(
-                "1 signal" if stream == "single_signal" else f"{r['signals']:,} signals",
-                name,
-                f"{sps:,.0f}" if sps else m.get("note", "-"),
-                f"{m['p50_batch_ms']:.2f}" if m.get("p50_batch_ms") is not None else "-",
-                f"{m['p99_batch_ms']:.2f}" if m.get("p99_batch_ms") is not None else "-",
-                str(m.get("batch_size", "-")),
-            )
-    console.print(table, width=max(console.width, 130))
-    console.print(
-        f"bytes per signal: {r['bytes_per_signal']}; default vs River HST: {r['default_vs_river_hst']}×"
-    )
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-
-
-@bench_app.command("assistant")
-def bench_assistant(
-    corpus: Annotated[list[Path], typer.Option(help="Documents to ingest (files or folders).")],
-    qa: Annotated[Path, typer.Option(help="Questions, JSON lines (id, question, source, page).")],
-    out: Annotated[Path, typer.Option(help="Where answers.jsonl and summary.json go.")],
-    no_embed: Annotated[bool, typer.Option("--no-embed", help="BM25 only.")] = False,
-) -> None:
-    """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion."""
-    from plantmind.bench.assistant import run_assistant_bench
-
-    s = run_assistant_bench(corpus, qa, out, embed=not no_embed, progress=console.print)
-    for k, v in s.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-
-
-@bench_app.command("inspect")
-def bench_inspect(
-    data: Annotated[Path, typer.Option(help="Magnetic-tile folder (MT_Free, MT_Blowhole, ...).")],
-    out: Annotated[Path, typer.Option(help="Where scores.csv, heatmaps/ and summary.json go.")],
-    steps: Annotated[int, typer.Option(help="Most training steps (9-minute cap).")] = 3000,
-    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
-) -> None:
-    """Station model on magnetic tiles: image and pixel AUROC, training time, ms per image."""
-    from plantmind.bench.inspect import run_inspect_bench
-    from plantmind.vision.train import TrainConfig
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if done == total or done % 100 == 0:
-            console.print(f"{phase} {done}/{total}", highlight=False)
-
-    r = run_inspect_bench(data, out, TrainConfig(steps=steps, seed=seed), seed, progress)
-    for k, v in r.items():
-        console.print(f"{k:>32}: {v}", highlight=False)
-
-
-@bench_app.command("route")
-def bench_route(
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
-    calls: Annotated[int, typer.Option(help="Routed calls timed.")] = 20_000,
-    queue_tasks: Annotated[int, typer.Option(help="Tasks through the durable queue.")] = 2_000,
-) -> None:
-    """Model router: its own overhead per call (p50/p99 ms) and durable-queue tasks/s."""
-    from plantmind.bench.route import run_route_bench
-
-    r = run_route_bench(calls, queue_tasks, progress=console.print)
-    for k, v in r.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
-
-
-@bench_app.command("comply")
-def bench_comply(
-    out: Annotated[Path, typer.Option(help="Where the standard, procedures and check go.")],
-    pages: Annotated[int, typer.Option(help="Pages of the synthetic standard.")] = 300,
-    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
-) -> None:
-    """Compliance check of a long synthetic standard without a model: seconds per phase,
-    peak memory, agreement with the generator's ground truth."""
-    from plantmind.bench.comply import run_comply_bench
-
-    r = run_comply_bench(out, pages=pages, seed=seed, progress=console.print)
-    for k, v in r.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover
