@@ -11,13 +11,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, PlantOpt, console, err, fail, plant_or_fail
+from plantmind.cli_common import HomeOpt, console, err, fail, plant_or_fail
 from plantmind.comply.check import not_analysed_lines, run_check
 from plantmind.comply.clauses import parse_clauses
 from plantmind.comply.ingest import ComplyError, read_standard
 from plantmind.comply.requirements import extract_requirements, label_clauses
 
 __all__ = ["comply_app"]
+
+PlantOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plant",
+        help="plant.yaml whose model (llm:) judges the requirements "
+        "(default: no model, the deterministic matcher judges).",
+    ),
+]
 
 comply_app = typer.Typer(
     help="Compliance: requirements of a standard, and their evidence in the plant's procedures.",

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import PlantOpt, console, fail, plant_or_fail
+from plantmind.cli_common import console, fail, plant_or_fail
 
 __all__ = ["language_app"]
 
@@ -21,6 +21,13 @@ language_app = typer.Typer(
     no_args_is_help=True,
 )
 
+PlantOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plant",
+        help="plant.yaml whose model router translates the message (default: no translation).",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 LanguagesOpt = Annotated[
     str | None,
@@ -48,7 +55,23 @@ def _read_message(message: str | None, file: Path | None) -> str:
             raise fail(f"{file}: not UTF-8 text") from None
     if message is None:
         raise fail("give a MESSAGE, '-' to read standard input, or --file")
-    return sys.stdin.read() if message == "-" else message
+    return _stdin() if message == "-" else message
+
+
+def _stdin() -> str:
+    """Standard input as UTF-8 text; binary input ends the command with a clear error."""
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("standard input: not UTF-8 text") from None
+    except AttributeError:  # a text-only stream (tests, embedding)
+        return sys.stdin.read()
+
+
+def _not_empty(text: str, what: str) -> str:
+    if not text.strip():
+        raise fail(f"{what}: the message is empty; nothing to check")
+    return text
 
 
 @language_app.command("check")
@@ -90,7 +113,10 @@ def check(
     from plantmind.language.glossary import Glossary, GlossaryError
     from plantmind.language.spec import SpecError, load_spec
 
-    text = _read_message(message, file)
+    text = _not_empty(
+        _read_message(message, file),
+        str(file) if file is not None else "standard input" if message == "-" else "MESSAGE",
+    )
     try:
         sp = load_spec(spec) if spec is not None else None
         gl = Glossary.from_csv(glossary) if glossary is not None else None
@@ -164,7 +190,9 @@ def detect(
     """Print the language of a text, sentence by sentence; mixed and unknown say why."""
     from plantmind.language.detect import get_detector
 
-    body = sys.stdin.read() if text == "-" else text
+    body = _not_empty(
+        _stdin() if text == "-" else text, "standard input" if text == "-" else "TEXT"
+    )
     try:
         det = get_detector(_languages(languages))
     except ValueError as exc:

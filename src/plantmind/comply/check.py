@@ -99,6 +99,42 @@ def _not_requirements(tree: ClauseTree) -> tuple[list[Requirement], dict[str, in
     return extract_requirements(tree, labels), dict(others.most_common())
 
 
+def _output_folder(out: Path) -> Path:
+    """``out``, created if needed; :class:`ComplyError` when it is a file or cannot be made."""
+    if out.exists() and not out.is_dir():
+        raise ComplyError(f"{out}: output must be a folder, but it is a file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ComplyError(
+            f"{out}: cannot create the output folder ({exc.strerror or exc})"
+        ) from None
+    return out
+
+
+def _without_own_files(files: list[Path], standard: Path, out: Path, na: list[str]) -> list[Path]:
+    """The procedure files less the standard itself and anything under the output folder (a
+    previous run's report.html would otherwise be cited as evidence for every requirement);
+    each left out is said in ``na``. :class:`ComplyError` when none is left."""
+    std = standard.resolve()
+    out_r = out.resolve()
+    kept: list[Path] = []
+    for f in files:
+        r = f.resolve()
+        if r == std:
+            na.append(f"procedure {f} not analysed: it is the standard being checked")
+        elif r.is_relative_to(out_r):
+            na.append(f"procedure {f} not analysed: it is under the output folder {out}")
+        else:
+            kept.append(f)
+    if not kept:
+        raise ComplyError(
+            "no procedure documents left to check: only the standard itself or files under "
+            f"the output folder {out}"
+        )
+    return kept
+
+
 def run_check(
     standard: Path,
     procedures: Path | Sequence[Path],
@@ -126,8 +162,8 @@ def run_check(
     say("standard", 1, 1)
 
     t = time.perf_counter()
-    files = procedure_files(procedures)
-    out = Path(out)
+    out = _output_folder(Path(out))
+    files = _without_own_files(procedure_files(procedures), Path(standard), out, na)
     work = out / "work"
     index = ProcedureIndex(work / "index")
     try:

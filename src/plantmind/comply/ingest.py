@@ -58,6 +58,8 @@ def read_standard(
     """The pages of the standard at ``path``; raises :class:`ComplyError` when nothing in it
     can be analysed."""
     p = Path(path)
+    if p.is_dir():
+        raise ComplyError(f"{p}: is a folder, not a file (give the standard's file)")
     if not p.is_file():
         raise ComplyError(f"{p}: no such file")
     suffix = p.suffix.lower()

@@ -362,7 +362,9 @@ class _Checker:
                 concept, matched_by = t.concept, "term next to the value"
                 break
         if concept is None and cand is None and q is not None:
-            in_sentence = {t.concept for t in near}
+            # only a concept that measures what the value measures: "200 pcs" is not the
+            # test pressure named earlier in the sentence
+            in_sentence = {t.concept for t in near if self._kind(t.concept) in (None, q.kind)}
             if len(in_sentence) == 1:
                 concept, matched_by = next(iter(in_sentence)), "only concept in its sentence"
         return ValueMention(span, q, number, concept, matched_by, cand, sent, code)

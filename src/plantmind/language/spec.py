@@ -179,13 +179,25 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(f"{p}: not UTF-8 text") from None
     try:
         doc = json.loads(raw) if p.suffix.lower() == ".json" else yaml.safe_load(raw)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except json.JSONDecodeError as exc:
         raise SpecError(
-            f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}"
+            f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{p}: not valid YAML{_yaml_where(exc)}") from None
+    if doc is None:
+        raise SpecError(f"{p}: empty spec (expected a mapping with 'items')")
     if not isinstance(doc, dict):
         raise SpecError(f"{p}: expected a mapping with 'items', got {type(doc).__name__}")
     return spec_from_dict(doc, source=str(p))
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    """ " at line L, column C: problem" for a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}"
 
 
 def spec_from_dict(doc: dict[str, Any], source: str = "<spec>") -> Spec:

@@ -31,6 +31,7 @@ _ABBREVIATIONS = frozenset({
     "st", "stk", "pcs", "pc", "pz", "pzas", "max", "min", "nom", "tol", "env", "aprox", "dim",
     "pos",
 })  # fmt: skip
+_UNIT_LEAD_RE = re.compile(r"(?:\d\s?|[·⋅*/°])$")
 _END_RE = re.compile(r"[.!?;]+|[。！？；]+|\n")
 
 
@@ -115,7 +116,17 @@ def _ends_sentence(text: str, m: re.Match[str]) -> bool:
     if not (nxt.isupper() or is_cjk(nxt)):
         return False
     before = re.search(r"([^\W\d_]+)$", text[max(0, m.start() - 40) : m.start()])
-    return not (before and (len(before.group(1)) == 1 or before.group(1).lower() in _ABBREVIATIONS))
+    if before is None:
+        return True
+    word = before.group(1)
+    if word.lower() in _ABBREVIATIONS:
+        return False
+    if len(word) == 1:
+        # a one-letter unit after a number or a unit sign ends a sentence ("50 N·m. Die",
+        # "80 °C. The", "12 m. Le"); an initial or "z. B." does not
+        lead = text[max(0, m.start() - 3) : m.start() - 1]
+        return bool(_UNIT_LEAD_RE.search(lead))
+    return True
 
 
 def sentences(text: str) -> list[Span]:

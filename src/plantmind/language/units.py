@@ -88,7 +88,7 @@ _TABLE: list[tuple[Unit, str]] = [
     # counts (base pcs)
     (Unit("pcs", "count", 1.0), "pcs|pc|piece|pieces|ea|units|unit|Stück|Stk|St|"
      "pièce|pièces|pces|pieza|piezas|pza|pzas|pz|pezzi|pezzo|peça|peças|pçs|stuks|stuk|"
-     "szt|sztuk|件|个|個|只|支|套"),
+     "szt|sztuk|uds|unidades|unidad|unités|unité|Stck|件|个|個|只|支|套"),
 ]  # fmt: skip
 
 _ALIASES: dict[str, Unit] = {}
