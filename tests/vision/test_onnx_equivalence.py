@@ -7,9 +7,9 @@ import torch
 
 from plantmind.vision.images import normalise, resize
 from plantmind.vision.net import SegNet
-from plantmind.vision.runtime import InspectionModel, image_score
+from plantmind.vision.runtime import InspectionModel, combine, image_score
 from plantmind.vision.synthetic import PART_DEFECTS, make_part
-from plantmind.vision.train import torch_heatmaps
+from plantmind.vision.train import torch_heatmaps, torch_outputs
 
 #: float32 through two runtimes with different kernels: heatmaps in [0, 1] agree to 1e-4.
 TOLERANCE = 1e-4
@@ -29,6 +29,19 @@ def test_onnx_scores_equal_torch_scores(trained):
     assert np.abs(got - ref).max() < TOLERANCE
     for r, g in zip(ref, got, strict=True):
         assert abs(image_score(r) - image_score(g)) < TOLERANCE
+    # the patch features and the final scores (patch density) agree too
+    ref_h, ref_f = torch_outputs(net, batch)
+    _, got_f = model.infer(batch)
+    assert got_f is not None and got_f.shape == ref_f.shape
+    assert np.abs(got_f - ref_f).max() < 1e-3 * max(1.0, float(np.abs(ref_f).max()))
+    assert model.density is not None
+    scored = model.score_batch(batch)
+    for i, (score, shown) in enumerate(scored):
+        ref_score, ref_shown = combine(
+            ref_h[i], ref_f[i], model.density, None, model.meta.topk, model.distance_ref
+        )
+        assert abs(score - ref_score) <= 1e-3 * max(1.0, ref_score)
+        assert np.abs(shown - ref_shown).max() < 1e-3
 
 
 def test_held_out_scores_in_the_metadata_are_the_onnx_scores(trained, good_dir):

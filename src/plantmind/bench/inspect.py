@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from plantmind.vision.images import load_image, normalise, resize
-from plantmind.vision.runtime import InspectionModel, image_score
+from plantmind.vision.runtime import InspectionModel
 from plantmind.vision.train import TrainConfig, train_model
 
 __all__ = [
@@ -114,8 +114,7 @@ def run_inspect_bench(
         img = load_image(path, channels=model.meta.channels)
         t1 = time.perf_counter()
         x = normalise(resize(img, model.meta.size))
-        hm = model.heatmaps(x[None])[0]
-        score = image_score(hm, None, model.meta.topk)
+        score, hm = model.score_batch(x[None])[0]
         infer_s += time.perf_counter() - t1
         verdict = model.thresholds.verdict(score)
         name = f"{cls}_{path.stem}"

@@ -2,10 +2,10 @@
 scratch to find synthetic defects. Torch is needed only here and in :mod:`.train`; the edge
 runs the exported ONNX graph.
 
-The exported graph ends in the heatmap: sigmoid, a 5 × 5 mean (defects are regions, single
-pixels are noise) and nothing else; the image score is computed from the heatmap in numpy by
-both the trained model and the runtime (:func:`plantmind.vision.runtime.image_score`), so the
-two cannot drift apart.
+The exported graph has two outputs: the heatmap (sigmoid, a 5 × 5 mean: defects are regions,
+single pixels are noise) and the encoder's patch features; the image score and the shown
+heatmap are computed from them in numpy by both the trained model and the runtime
+(:func:`plantmind.vision.runtime.combine`), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -47,29 +47,52 @@ class SegNet(nn.Module):
             c = w
         self.head = nn.Conv2d(c, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         skips = []
         for i, blk in enumerate(self.down):
             if i:
                 x = F.max_pool2d(x, 2)
             x = blk(x)
             skips.append(x)
+        return skips
+
+    def _decode(self, skips: list[torch.Tensor]) -> torch.Tensor:
+        x = skips[-1]
         for blk, skip in zip(self.up, reversed(skips[:-1]), strict=True):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             x = blk(torch.cat([x, skip], dim=1))
         return self.head(x)
 
-    def heatmap(self, x: torch.Tensor) -> torch.Tensor:
-        p = torch.sigmoid(self.forward(x))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._decode(self._encode(x))
+
+    @staticmethod
+    def _smooth(logits: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid(logits)
         return F.avg_pool2d(p, 5, stride=1, padding=2, count_include_pad=False)
+
+    def heatmap(self, x: torch.Tensor) -> torch.Tensor:
+        return self._smooth(self.forward(x))
+
+    def heatmap_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The heatmap and the patch features of the two deepest levels, the shallower one
+        average-pooled to the deepest level's grid (S / 2^(levels−1) on a side): what
+        :mod:`plantmind.vision.density` models."""
+        skips = self._encode(x)
+        deep = len(skips) - 1
+        feats = [
+            F.avg_pool2d(skips[i], 2 ** (deep - i)) if i < deep else skips[i]
+            for i in range(max(0, deep - 1), deep + 1)
+        ]
+        return self._smooth(self._decode(skips)), torch.cat(feats, dim=1)
 
 
 class HeatmapExport(nn.Module):
-    """What goes into the ONNX file: image in, heatmap out."""
+    """What goes into the ONNX file: image in, heatmap and patch features out."""
 
     def __init__(self, net: SegNet) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.heatmap(x)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.heatmap_and_features(x)

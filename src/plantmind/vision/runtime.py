@@ -14,10 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from plantmind.vision.density import DENSITY_FILE, PatchDensity
 from plantmind.vision.images import load_image, normalise, region_mask, resize
 from plantmind.vision.threshold import Thresholds
 
-__all__ = ["META_FILE", "MODEL_FILE", "InspectionModel", "ModelMeta", "Scored", "image_score"]
+__all__ = [
+    "META_FILE",
+    "MODEL_FILE",
+    "InspectionModel",
+    "ModelMeta",
+    "Scored",
+    "combine",
+    "image_score",
+]
 
 MODEL_FILE = "model.onnx"
 META_FILE = "model.json"
@@ -36,6 +45,46 @@ def image_score(heatmap: np.ndarray, mask: np.ndarray | None = None, topk: float
     k = max(4, round(topk * h.size))
     k = min(k, h.size)
     return float(np.partition(h, h.size - k)[h.size - k :].mean())
+
+
+def _upsample(m: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(m, dtype=np.float32), mode="F")
+    return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def combine(
+    heatmap: np.ndarray,
+    features: np.ndarray | None,
+    density: PatchDensity | None,
+    mask: np.ndarray | None = None,
+    topk: float = 0.005,
+    distance_ref: float | None = 1.0,
+) -> tuple[float, np.ndarray]:
+    """One image's score in [0, 1] and shown heatmap from the model's two outputs, the same in
+    training and at the edge. With a patch density the score comes from the density (the most
+    unusual patches): ``d / (d + distance_ref)``, so 0.5 is the median held-out good image
+    (``distance_ref`` None: the raw distance ``d``, what training calibrates with); the heatmap
+    shown is the mean of the segmentation heatmap and the patch distances upsampled and scaled
+    so that ``2 × distance_ref`` reads 1. Without a density (older models) both come from the
+    heatmap alone."""
+    if density is None or features is None:
+        hm = heatmap if mask is None else heatmap * mask
+        return image_score(hm, mask, topk), hm
+    dist = density.distances(features[None])[0]
+    r, size = dist.shape[0], heatmap.shape[0]
+    small = None
+    if mask is not None:
+        f = size // r
+        small = mask[: r * f, : r * f].reshape(r, f, r, f).any(axis=(1, 3))
+    raw = density.score(dist, small)
+    ref = 1.0 if distance_ref is None else max(distance_ref, 1e-9)
+    score = raw if distance_ref is None else raw / (raw + ref)
+    shown = 0.5 * heatmap + 0.5 * np.clip(_upsample(dist, size) / (2.0 * ref), 0, 1)
+    if mask is not None:
+        shown = shown * mask
+    return score, shown.astype(np.float32)
 
 
 @dataclass
@@ -96,6 +145,10 @@ class InspectionModel:
         )
         self.input_name = self.session.get_inputs()[0].name
         self.thresholds = Thresholds.from_dict(self.meta.thresholds)
+        dens = self.directory / DENSITY_FILE
+        two = len(self.session.get_outputs()) >= 2
+        self.density = PatchDensity.load(dens) if two and dens.is_file() else None
+        self.distance_ref = float(self.meta.extra.get("distance_ref", 1.0))
 
     def save_meta(self) -> None:
         self.meta.thresholds = self.thresholds.to_dict()
@@ -112,9 +165,31 @@ class InspectionModel:
         return normalise(resize(img, self.meta.size)), h, w
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
-        """(N, C, S, S) standardised → (N, S, S) heatmaps."""
-        out = self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
-        return out[:, 0]
+        """(N, C, S, S) standardised → (N, S, S) segmentation heatmaps."""
+        return self.infer(batch)[0]
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, C, S, S) → the (N, S, S) heatmaps and the (N, F, R, R) patch features (None for
+        a model exported without them)."""
+        out = self.session.run(None, {self.input_name: batch.astype(np.float32)})
+        return out[0][:, 0], (out[1] if len(out) > 1 else None)
+
+    def score_batch(
+        self, batch: np.ndarray, mask: np.ndarray | None = None
+    ) -> list[tuple[float, np.ndarray]]:
+        """(score, shown heatmap) for each image of a standardised batch (see :func:`combine`)."""
+        hms, feats = self.infer(batch)
+        return [
+            combine(
+                hm,
+                None if feats is None else feats[i],
+                self.density,
+                mask,
+                self.meta.topk,
+                self.distance_ref,
+            )
+            for i, hm in enumerate(hms)
+        ]
 
     def score(
         self,
@@ -135,8 +210,6 @@ class InspectionModel:
     ) -> Scored:
         """Score a decoded (H, W, C) uint8 image (from :func:`load_image`)."""
         h, w = img.shape[:2]
-        hm = self.heatmaps(normalise(resize(img, self.meta.size))[None])[0]
         mask = region_mask(h, w, self.meta.size, include, exclude)
-        if mask is not None:
-            hm = hm * mask
-        return Scored(image_score(hm, mask, self.meta.topk), hm, h, w)
+        score, hm = self.score_batch(normalise(resize(img, self.meta.size))[None], mask)[0]
+        return Scored(score, hm, h, w)

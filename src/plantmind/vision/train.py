@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from plantmind.vision.defects import DEFECT_KINDS, add_defect
+from plantmind.vision.density import DENSITY_FILE, DensityFitter
 from plantmind.vision.images import ImageError, load_image, normalise, resize
-from plantmind.vision.runtime import META_FILE, MODEL_FILE, ModelMeta, image_score
+from plantmind.vision.runtime import META_FILE, MODEL_FILE, ModelMeta, combine
 from plantmind.vision.threshold import MIN_GOOD, NotEnoughGoodImages, Thresholds
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingError", "export_onnx", "train_model"]
@@ -50,6 +51,10 @@ class TrainConfig:
     min_holdout: int = MIN_GOOD
     false_reject_rate: float = 0.01
     topk: float = 0.005
+    # patch density on the net's own features (vision/density.py): a reservoir of good
+    # patches (bounded memory) and the image score from the top_k most unusual patches
+    bank_size: int = 16_384
+    density_top_k: int = 3
     seed: int = 0
     # training time cap: the schedule anneals by time or steps, whichever runs out first
     max_seconds: float | None = 540.0
@@ -186,8 +191,8 @@ def export_onnx(net: Any, path: Path, channels: int, size: int) -> None:
             (dummy,),
             str(path),
             input_names=["image"],
-            output_names=["heatmap"],
-            dynamic_axes={"image": {0: "n"}, "heatmap": {0: "n"}},
+            output_names=["heatmap", "features"],
+            dynamic_axes={"image": {0: "n"}, "heatmap": {0: "n"}, "features": {0: "n"}},
             opset_version=17,
             dynamo=False,
         )
@@ -195,11 +200,17 @@ def export_onnx(net: Any, path: Path, channels: int, size: int) -> None:
 
 def torch_heatmaps(net: Any, batch: np.ndarray) -> np.ndarray:
     """(N, C, S, S) → (N, S, S) with the trained torch model (what the ONNX file must match)."""
+    return torch_outputs(net, batch)[0]
+
+
+def torch_outputs(net: Any, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, S, S) → the heatmaps and patch features of the trained torch model."""
     import torch
 
     net.eval()
     with torch.no_grad():
-        return net.heatmap(torch.from_numpy(np.ascontiguousarray(batch))).numpy()[:, 0]
+        hm, feats = net.heatmap_and_features(torch.from_numpy(np.ascontiguousarray(batch)))
+    return hm.numpy()[:, 0], feats.numpy()
 
 
 def train_model(
@@ -270,17 +281,30 @@ def train_model(
             if done >= 1.0:
                 break
         net.eval()
+        # the good patches' density in the net's feature space (bounded reservoir), from the
+        # training images only
+        fitter = DensityFitter(bank_size=cfg.bank_size, top_k=cfg.density_top_k, seed=cfg.seed)
+        fit_idx = np.sort(train_idx)
+        for j in range(0, fit_idx.size, 32):
+            xb = np.stack([cache.get(int(i)) for i in fit_idx[j : j + 32]])
+            fitter.add(torch_outputs(net, xb)[1])
+            if progress is not None:
+                progress("density", min(j + 32, fit_idx.size), fit_idx.size)
+        density = fitter.finish()
         # thresholds from held-out good images, scored by the model as exported
-        hold_scores = []
+        outputs = []
         for j in range(0, hold_idx.size, 32):
             xb = np.stack([cache.get(int(i)) for i in hold_idx[j : j + 32]])
-            for hm in torch_heatmaps(net, xb):
-                hold_scores.append(image_score(hm, None, cfg.topk))
+            hms, feats = torch_outputs(net, xb)
+            outputs.extend(zip(hms, feats, strict=True))
             if progress is not None:
                 progress("thresholds", min(j + 32, hold_idx.size), hold_idx.size)
-        scores = np.asarray(hold_scores)
+        raw = np.asarray([combine(h, f, density, None, cfg.topk, None)[0] for h, f in outputs])
+        distance_ref = float(np.median(raw)) if raw.size else 1.0
+        scores = raw / (raw + max(distance_ref, 1e-9))
         thr = Thresholds.fit(scores, cfg.false_reject_rate)
         export_onnx(net, out / MODEL_FILE, cache.channels, cfg.size)
+        density.save(out / DENSITY_FILE)
         torch.save(net.state_dict(), out / "model.pt")
         seconds = time.perf_counter() - t0
         meta = ModelMeta(
@@ -296,6 +320,8 @@ def train_model(
             thresholds=thr.to_dict(),
             extra={
                 "widths": list(cfg.widths),
+                "distance_ref": round(distance_ref, 6),
+                "density_bank": int(density.bank.shape[0]),
                 "steps": step + 1,
                 "batch_size": cfg.batch_size,
                 "holdout_scores": [round(float(s), 6) for s in scores],
