@@ -11,7 +11,8 @@ from pathlib import Path
 
 # The knowledge loaders' text conventions (encodings, ``<!-- page N -->`` markers, form
 # feeds), so a standard and a procedure number their pages alike.
-from plantmind.knowledge.loaders import _pages, _ranges, _read_text
+from plantmind.knowledge.documents import LoaderError
+from plantmind.knowledge.loaders import _pages, _ranges, _read_text, pdf_pages
 
 __all__ = [
     "MAX_CHARS",
@@ -96,52 +97,34 @@ def _too_long(p: Path, chars: int, max_chars: int) -> str:
 
 
 def _read_pdf(p: Path, max_pages: int, max_chars: int) -> StandardText:
-    import pypdfium2 as pdfium
-
+    problems: list[str] = []
+    pages: list[tuple[int | None, list[str]]] = []
+    empty: list[int] = []
+    chars = 0
+    n_pages = 0
     try:
-        pdf = pdfium.PdfDocument(str(p))
-    except pdfium.PdfiumError as exc:
-        reason = str(exc)
-        if "password" in reason.lower():
-            raise ComplyError(f"{p}: encrypted PDF (password protected); not read") from None
-        raise ComplyError(f"{p}: corrupt or not a PDF ({reason})") from None
-    try:
-        n_pages = len(pdf)
-        if n_pages == 0:
-            raise ComplyError(f"{p}: the PDF has no pages")
-        problems: list[str] = []
-        n_read = min(n_pages, max_pages)
-        if n_pages > max_pages:
-            problems.append(
-                f"pages {max_pages + 1}-{n_pages} not analysed: over the limit of "
-                f"{max_pages:,} pages"
-            )
-        pages: list[tuple[int | None, list[str]]] = []
-        empty: list[int] = []
-        chars = 0
-        for i in range(n_read):
-            try:
-                page = pdf[i]
-                textpage = page.get_textpage()
-                text = textpage.get_text_bounded()
-                textpage.close()
-                page.close()
-            except pdfium.PdfiumError as exc:
-                problems.append(f"page {i + 1} not analysed: unreadable ({exc})")
+        for number, n_pages, text, problem in pdf_pages(p, max_pages):
+            if number == 1 and n_pages > max_pages:
+                problems.append(
+                    f"pages {max_pages + 1}-{n_pages} not analysed: over the limit of "
+                    f"{max_pages:,} pages"
+                )
+            if text is None:
+                problems.append(f"page {number} not analysed: {problem}")
                 continue
             if not text.strip():
-                empty.append(i + 1)
+                empty.append(number)
                 continue
             chars += len(text)
             if chars > max_chars:
                 problems.append(
-                    f"pages {i + 1}-{n_pages} not analysed: over the limit of "
+                    f"pages {number}-{n_pages} not analysed: over the limit of "
                     f"{max_chars:,} characters"
                 )
                 break
-            pages.append((i + 1, text.replace("\r\n", "\n").replace("\r", "\n").split("\n")))
-    finally:
-        pdf.close()
+            pages.append((number, text.split("\n")))
+    except LoaderError as exc:
+        raise ComplyError(str(exc)) from None
     if empty:
         problems.insert(
             0,

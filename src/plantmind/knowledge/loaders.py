@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html.parser
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from plantmind.knowledge.documents import Block, LoadedDocument, LoaderError
@@ -129,15 +129,11 @@ def _document(p: Path, kind: str, lines: list[str]) -> LoadedDocument:
     return LoadedDocument(str(p), p.name, kind, n_pages, blocks)
 
 
-def load_pdf(
-    p: Path,
-    *,
-    max_pages: int = DEFAULT_MAX_PAGES,
-    page_callback: Callable[[int, int], None] | None = None,
-) -> LoadedDocument:
-    """Text of every page of a PDF with its 1-based page number. A page with no extractable
-    text (a scan, a drawing) is reported in ``problems``; an encrypted or corrupt file is a
-    :class:`LoaderError`."""
+def pdf_pages(p: Path, max_pages: int) -> Iterator[tuple[int, int, str | None, str | None]]:
+    """The text of a PDF's pages, read one at a time: ``(number, n_pages, text, problem)`` for
+    the first ``max_pages`` pages (``text`` None and ``problem`` saying why for an unreadable
+    page; line ends normalised to ``\n``). An encrypted, corrupt or empty file is a
+    :class:`LoaderError` naming it. Shared by the knowledge loader and compliance ingest."""
     import pypdfium2 as pdfium
 
     try:
@@ -149,17 +145,9 @@ def load_pdf(
         raise LoaderError(f"{p}: corrupt or not a PDF ({reason})") from None
     try:
         n_pages = len(pdf)
-        problems: list[str] = []
         if n_pages == 0:
             raise LoaderError(f"{p}: the PDF has no pages")
-        if n_pages > max_pages:
-            problems.append(f"{n_pages} pages; only the first {max_pages} were read")
-        blocks: list[Block] = []
-        empty: list[int] = []
-        section: str | None = None
-        n_read = min(n_pages, max_pages)
-        for i in range(n_read):
-            number = i + 1
+        for i in range(min(n_pages, max_pages)):
             try:
                 page = pdf[i]
                 textpage = page.get_textpage()
@@ -167,32 +155,54 @@ def load_pdf(
                 textpage.close()
                 page.close()
             except pdfium.PdfiumError as exc:
-                problems.append(f"page {number}: unreadable ({exc})")
+                yield i + 1, n_pages, None, f"unreadable ({exc})"
                 continue
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-            if not text.strip():
-                empty.append(number)
-            elif is_toc_page(text):
-                blocks.append(Block("toc", " ".join(text.split()), number, "Contents/index"))
-            else:
-                page_blocks, section = blocks_from_lines(
-                    text.splitlines(), page=number, section=section
-                )
-                blocks.extend(page_blocks)
-            if page_callback is not None and (number % 25 == 0 or number == n_read):
-                page_callback(number, n_read)
-        if empty:
-            problems.append(
-                f"{len(empty)} page(s) without extractable text (scanned or images only): "
-                + _ranges(empty)
-            )
-        if not blocks:
-            raise LoaderError(
-                f"{p}: no extractable text on any of its {n_pages} page(s) (a scan needs OCR first)"
-            )
-        return LoadedDocument(str(p), p.name, "pdf", n_pages, blocks, problems)
+            yield i + 1, n_pages, text.replace("\r\n", "\n").replace("\r", "\n"), None
     finally:
         pdf.close()
+
+
+def load_pdf(
+    p: Path,
+    *,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    page_callback: Callable[[int, int], None] | None = None,
+) -> LoadedDocument:
+    """Text of every page of a PDF with its 1-based page number. A page with no extractable
+    text (a scan, a drawing) is reported in ``problems``; an encrypted or corrupt file is a
+    :class:`LoaderError`."""
+    problems: list[str] = []
+    blocks: list[Block] = []
+    empty: list[int] = []
+    section: str | None = None
+    n_pages = 0
+    for number, n_pages, text, problem in pdf_pages(p, max_pages):
+        n_read = min(n_pages, max_pages)
+        if number == 1 and n_pages > max_pages:
+            problems.append(f"{n_pages} pages; only the first {max_pages} were read")
+        if text is None:
+            problems.append(f"page {number}: {problem}")
+        elif not text.strip():
+            empty.append(number)
+        elif is_toc_page(text):
+            blocks.append(Block("toc", " ".join(text.split()), number, "Contents/index"))
+        else:
+            page_blocks, section = blocks_from_lines(
+                text.splitlines(), page=number, section=section
+            )
+            blocks.extend(page_blocks)
+        if page_callback is not None and (number % 25 == 0 or number == n_read):
+            page_callback(number, n_read)
+    if empty:
+        problems.append(
+            f"{len(empty)} page(s) without extractable text (scanned or images only): "
+            + _ranges(empty)
+        )
+    if not blocks:
+        raise LoaderError(
+            f"{p}: no extractable text on any of its {n_pages} page(s) (a scan needs OCR first)"
+        )
+    return LoadedDocument(str(p), p.name, "pdf", n_pages, blocks, problems)
 
 
 def _ranges(numbers: list[int]) -> str:
