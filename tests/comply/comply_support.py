@@ -5,6 +5,7 @@ the PDF writer of ``tests/knowledge/conftest.py``; and the paths of the test dat
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +14,22 @@ import plantmind
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
-CFR = REPO.parent / "shared" / "data" / "docs" / "regulations" / "29cfr1910.147.md"
+_REGULATION = Path("data") / "docs" / "regulations" / "29cfr1910.147.md"
+# The team's shared data is not part of the project (its licence forbids copying): it is looked
+# for in $PLANTMIND_SHARED_DATA, beside the checkout, and where this team's machines keep it; the
+# tests that read it skip, saying so, where none of these holds it.
+_SHARED = [
+    *(
+        [Path(os.environ["PLANTMIND_SHARED_DATA"])]
+        if os.environ.get("PLANTMIND_SHARED_DATA")
+        else []
+    ),
+    REPO.parent / "shared",
+    Path("/work/shared"),
+]
+CFR = next(
+    (d / _REGULATION for d in _SHARED if (d / _REGULATION).is_file()), _SHARED[0] / _REGULATION
+)
 SOP_DIR = Path(plantmind.__file__).parent / "examples" / "procedures"
 
 
