@@ -61,6 +61,7 @@ def test_a_compliance_check_runs_as_a_hub_job(hub):
             time.sleep(0.1)
         assert job["status"] == "done", job
         assert job["submitted_by"] == "qa"
+        assert job["files"] == ["matrix.csv", "report.html", "summary.json"]
         res = job["result"]
         assert res["requirements"] == len(mini.REQUIREMENTS)
         assert res["model"] is None and res["model_calls"] == 0
@@ -78,6 +79,8 @@ def test_a_compliance_check_runs_as_a_hub_job(hub):
         html = c.get(f"/api/jobs/{job_id}/files/report.html", headers=viewer)
         assert html.status_code == 200 and "<table" in html.text
         assert c.get(f"/api/jobs/{job_id}/files/../inputs/x", headers=viewer).status_code == 404
+        scratch = f"/api/jobs/{job_id}/files/work/judge_cache.sqlite"
+        assert c.get(scratch, headers=viewer).status_code == 404
         listed = c.get("/api/jobs", params={"kind": "comply.check"}, headers=viewer).json()
         assert [j["id"] for j in listed] == [job_id] and "result" not in listed[0]
 

@@ -201,17 +201,19 @@ class JobStore:
         return [self._row(r, with_result=False) for r in rows]
 
     def files(self, job_id: str) -> list[str]:
-        """Result files of a job (relative to its ``out/`` folder)."""
+        """Result files of a job (relative to its ``out/`` folder); a job's scratch files in
+        ``out/work/`` (indexes, caches) are not results and are not listed."""
         out = self.root / job_id / "out"
         if not out.is_dir():
             return []
-        return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+        rel = (p.relative_to(out) for p in out.rglob("*") if p.is_file())
+        return sorted(str(r) for r in rel if r.parts[0] != "work")
 
     def file_path(self, job_id: str, name: str) -> Path | None:
         """A result file's path, or None (also for names that would leave the folder)."""
         out = (self.root / job_id / "out").resolve()
         p = (out / name).resolve()
-        if not p.is_file() or out not in p.parents:
+        if not p.is_file() or out not in p.parents or p.relative_to(out).parts[0] == "work":
             return None
         return p
 
