@@ -112,3 +112,13 @@ def test_detect():
     assert r.exit_code == 0 and "unknown" in r.output and "too short" in r.output
     r = run("detect", "hello there friend", "--languages", "en,xx")
     assert r.exit_code == 2 and "unknown language code 'xx'" in r.output
+
+
+def test_strict_exits_1_only_when_a_flag_is_raised():
+    flagged = run("check", MESSAGE, "--spec", SPEC, "--glossary", GLOSSARY, "--strict")
+    assert flagged.exit_code == 1, flagged.output
+    assert "weakened_modality" in flagged.stdout
+    clean = "Der Wellendurchmesser muss 20,01 mm betragen."
+    ok = run("check", clean, "--spec", SPEC, "--glossary", GLOSSARY, "--strict", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["flags"] == []

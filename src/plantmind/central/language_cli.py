@@ -105,10 +105,14 @@ def check(
     languages: LanguagesOpt = None,
     plant: PlantOpt = None,
     as_json: JsonOpt = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when any flag is raised.")
+    ] = False,
 ) -> None:
     """Check a message: quantities, units, tolerances, dates, part numbers, glossary terms and
     modality against the spec, with a flag for each difference that can cause an error.
-    ``--plant`` names the plant.yaml whose model router translates the message."""
+    ``--plant`` names the plant.yaml whose model router translates the message; with
+    ``--strict`` a flagged message ends the command with exit code 1 (for scripts)."""
     from plantmind.language.check import check_message
     from plantmind.language.glossary import Glossary, GlossaryError
     from plantmind.language.spec import SpecError, load_spec
@@ -141,8 +145,10 @@ def check(
             router.close()
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
-        return
-    _print_report(report.to_dict())
+    else:
+        _print_report(report.to_dict())
+    if strict and report.flags:
+        raise typer.Exit(1)
 
 
 def _print_report(r: dict[str, Any]) -> None:
