@@ -4,6 +4,7 @@ stop the runner, progress and result files are visible, unsafe file names are re
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_worker_threads_pick_up_submitted_jobs(tmp_path):
         for _ in range(100):
             if runner.store.get(job_id)["status"] == "done":
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         assert runner.store.get(job_id)["result"] == {"ok": True}
     finally:
         runner.close()

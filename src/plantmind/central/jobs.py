@@ -161,14 +161,14 @@ class JobStore:
             )
         return cur.rowcount
 
-    _COLS = (
-        "id, kind, status, params, submitted_by, created, started, finished, done, total, "
-        "message, result, error, attempts"
-    )
+    _KEYS = (
+        "id", "kind", "status", "params", "submitted_by", "created", "started", "finished",
+        "done", "total", "message", "result", "error", "attempts",
+    )  # fmt: skip
+    _COLS = ", ".join(_KEYS)
 
     def _row(self, r: tuple[Any, ...], with_result: bool) -> dict[str, Any]:
-        keys = [c.strip() for c in self._COLS.split(",")]
-        d = dict(zip(keys, r, strict=True))
+        d = dict(zip(self._KEYS, r, strict=True))
         d["params"] = json.loads(d["params"])
         result = d.pop("result")
         if with_result:
@@ -261,6 +261,10 @@ class JobRunner:
         return job_id
 
     def start(self) -> None:
+        """Queue again what a previous stop interrupted, then start the workers (once: a
+        second call, e.g. a hub served again, changes nothing)."""
+        if self._threads:
+            return
         n = self.store.requeue_interrupted()
         if n:
             log.warning("%d job(s) interrupted by the last stop are queued again", n)

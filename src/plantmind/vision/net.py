@@ -79,12 +79,20 @@ class SegNet(nn.Module):
         average-pooled to the deepest level's grid (S / 2^(levels−1) on a side): what
         :mod:`plantmind.vision.density` models."""
         skips = self._encode(x)
+        return self._smooth(self._decode(skips)), self._patch_features(skips)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The patch features alone (the encoder only: what fitting the density needs)."""
+        return self._patch_features(self._encode(x))
+
+    @staticmethod
+    def _patch_features(skips: list[torch.Tensor]) -> torch.Tensor:
         deep = len(skips) - 1
         feats = [
             F.avg_pool2d(skips[i], 2 ** (deep - i)) if i < deep else skips[i]
             for i in range(max(0, deep - 1), deep + 1)
         ]
-        return self._smooth(self._decode(skips)), torch.cat(feats, dim=1)
+        return torch.cat(feats, dim=1)
 
 
 class HeatmapExport(nn.Module):

@@ -287,7 +287,8 @@ def train_model(
         fit_idx = np.sort(train_idx)
         for j in range(0, fit_idx.size, 32):
             xb = np.stack([cache.get(int(i)) for i in fit_idx[j : j + 32]])
-            fitter.add(torch_outputs(net, xb)[1])
+            with torch.no_grad():
+                fitter.add(net.features(torch.from_numpy(xb)).numpy())
             if progress is not None:
                 progress("density", min(j + 32, fit_idx.size), fit_idx.size)
         density = fitter.finish()
