@@ -25,6 +25,8 @@ def test_train_run_review(tmp_path, good_dir):
     assert "station NEW-1: trained on" in r.output
     local = json.loads((home / "vision" / "stations.json").read_text())
     assert [st["id"] for st in local] == ["NEW-1"]
+    meta = json.loads((home / "vision" / "NEW-1" / "model" / "model.json").read_text())
+    assert meta["extra"]["density_positional"] is True  # parts in a fixture, by default
     imgs = write_parts(tmp_path / "new", 3, seed=9, size=(100, 80), defect="pit")
     (tmp_path / "new" / "junk.png").write_bytes(b"junk")
     out, hm = tmp_path / "scores.csv", tmp_path / "hm"
@@ -51,3 +53,31 @@ def test_empty_folder_is_a_clear_error(tmp_path):
     )  # fmt: skip
     assert r.exit_code == 2
     assert "no images found" in r.output
+
+
+def test_parts_at_any_position_get_a_global_density(tmp_path, good_dir):
+    from plantmind.core.plant import Station
+    from plantmind.vision.density import PatchDensity
+    from plantmind.vision.station import VisionStations
+    from plantmind.vision.train import TrainConfig
+
+    home = tmp_path / "home"
+    r = runner.invoke(
+        app,
+        ["inspect", "train", "--station", "ANY-1", "--good", str(good_dir), "--steps", "10",
+         "--size", "48", "--any-position", "--home", str(home)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    model = home / "vision" / "ANY-1" / "model"
+    assert json.loads((model / "model.json").read_text())["extra"]["density_positional"] is False
+    assert not PatchDensity.load(model / "density.npz").positional
+    # a station in plant.yaml that says its parts are not in a fixture
+    vision = VisionStations(
+        tmp_path / "h2", [Station(id="Q-2", name="loose", fixed_position=False)]
+    )
+    try:
+        cfg = TrainConfig(size=48, widths=(8, 16, 32), steps=10, batch_size=4, holdout=0.3)
+        result = vision.train("Q-2", sorted(good_dir.glob("*.png")), cfg)
+        assert result.meta.extra["density_positional"] is False
+    finally:
+        vision.close()

@@ -157,7 +157,7 @@ def bench_assistant(
 def bench_inspect(
     data: Annotated[Path, typer.Option(help="Magnetic-tile folder (MT_Free, MT_Blowhole, ...).")],
     out: Annotated[Path, typer.Option(help="Where scores.csv, heatmaps/ and summary.json go.")],
-    steps: Annotated[int, typer.Option(help="Most training steps (9-minute cap).")] = 3000,
+    steps: Annotated[int, typer.Option(help="Most training steps (9-minute cap).")] = 6000,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
 ) -> None:
     """Station model on magnetic tiles: image and pixel AUROC, training time, ms per image."""

@@ -103,6 +103,11 @@ class Station(_Model):
     regions_of_interest: list[Region] = Field(default_factory=list)
     excluded_regions: list[Region] = Field(default_factory=list)
     false_reject_rate: float = Field(default=0.01, gt=0, lt=0.5)
+    fixed_position: bool = Field(
+        default=True,
+        description="Parts sit in a fixture: each patch is compared with good patches from the "
+        "same place of the part (false: from anywhere in the image).",
+    )
 
 
 class DocumentFolder(_Model):

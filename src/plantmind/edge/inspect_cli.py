@@ -46,13 +46,21 @@ def train(
             "--good", help="Folder of good images, an image, or a .txt list (repeatable)."
         ),
     ],
-    steps: Annotated[int, typer.Option(help="Most training steps (batches).")] = 3000,
+    steps: Annotated[int, typer.Option(help="Most training steps (batches).")] = 6000,
     size: Annotated[int, typer.Option(help="Working size in pixels (square).")] = 128,
     max_minutes: Annotated[
         float, typer.Option(help="Training time cap (the schedule anneals within it).")
     ] = 9.0,
     no_flips: Annotated[
         bool, typer.Option("--no-flips", help="Do not mirror images (orientation matters).")
+    ] = False,
+    any_position: Annotated[
+        bool,
+        typer.Option(
+            "--any-position",
+            help="Parts are not held in a fixture: compare each patch with good patches from "
+            "anywhere in the image, not only from the same place.",
+        ),
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
     backbone: Annotated[
@@ -75,6 +83,7 @@ def train(
         seed=seed,
         flips=not no_flips,
         max_seconds=max_minutes * 60,
+        aligned=not any_position,
     )
     vision = _stations(home, plant)
     with Progress(

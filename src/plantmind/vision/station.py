@@ -199,6 +199,7 @@ class VisionStations:
         st = self.ensure_station(station_id)
         cfg = cfg or TrainConfig()
         cfg.false_reject_rate = st.false_reject_rate
+        cfg.aligned = cfg.aligned and st.fixed_position
         final = self.model_dir(station_id)
         staging = final.with_name(f"model.new-{uuid.uuid4().hex[:6]}")
         try:

@@ -39,7 +39,7 @@ class TrainingError(ValueError):
 class TrainConfig:
     size: int = 128
     widths: tuple[int, ...] = (8, 16, 32, 64)
-    steps: int = 3000
+    steps: int = 6000
     batch_size: int = 16
     # random crops of this side: the net is convolutional, so crops give 4× the samples per CPU
     # second (magnetic tiles, ~9 min: 0.64 image AUROC on full images, 0.75 on crops)
@@ -51,10 +51,15 @@ class TrainConfig:
     min_holdout: int = MIN_GOOD
     false_reject_rate: float = 0.01
     topk: float = 0.005
-    # patch density on the net's own features (vision/density.py): a reservoir of good
-    # patches (bounded memory) and the image score from the top_k most unusual patches
-    bank_size: int = 16_384
-    density_top_k: int = 3
+    # patch density on the net's own features (vision/density.py): a reservoir of at most
+    # bank_size good patches (bounded memory) and the image score from the top_share most
+    # unusual patches. aligned: parts sit in a fixture, so each patch is compared with the good
+    # patches at the same place (False: parts at any position, compared with all patches)
+    bank_size: int = 262_144
+    # a global bank is searched whole for every patch: kept small for edge scoring speed
+    global_bank_size: int = 16_384
+    density_top_share: float = 0.04
+    aligned: bool = True
     seed: int = 0
     # training time cap: the schedule anneals by time or steps, whichever runs out first
     max_seconds: float | None = 540.0
@@ -283,7 +288,12 @@ def train_model(
         net.eval()
         # the good patches' density in the net's feature space (bounded reservoir), from the
         # training images only
-        fitter = DensityFitter(bank_size=cfg.bank_size, top_k=cfg.density_top_k, seed=cfg.seed)
+        fitter = DensityFitter(
+            bank_size=cfg.bank_size if cfg.aligned else cfg.global_bank_size,
+            top_share=cfg.density_top_share,
+            positional=cfg.aligned,
+            seed=cfg.seed,
+        )
         fit_idx = np.sort(train_idx)
         for j in range(0, fit_idx.size, 32):
             xb = np.stack([cache.get(int(i)) for i in fit_idx[j : j + 32]])
@@ -323,6 +333,7 @@ def train_model(
                 "widths": list(cfg.widths),
                 "distance_ref": round(distance_ref, 6),
                 "density_bank": int(density.bank.shape[0]),
+                "density_positional": density.positional,
                 "steps": step + 1,
                 "batch_size": cfg.batch_size,
                 "holdout_scores": [round(float(s), 6) for s in scores],
