@@ -15,6 +15,10 @@ from typing import Any
 
 __all__ = ["DemoInspection"]
 
+# good parts the demo station trains on: enough for a bank of good patch maps at every
+# position (48 left the threshold noisy: pits and scratches passed)
+N_GOOD = 160
+
 log = logging.getLogger(__name__)
 
 
@@ -76,7 +80,7 @@ class DemoInspection:
         try:
             torch.set_num_threads(1)  # leave the other cores to the plant and the API
             folder = self.vision.root / "demo-good-parts"
-            paths = write_parts(folder, 48, seed=self.seed + 1, size=(128, 128))
+            paths = write_parts(folder, N_GOOD, seed=self.seed + 1, size=(128, 128))
             cfg = TrainConfig(
                 size=64,
                 widths=(8, 16, 32),
@@ -117,7 +121,8 @@ class DemoInspection:
 
         with self._busy:
             defect = PART_DEFECTS[(k // 3) % len(PART_DEFECTS)] if k % 3 == 0 else None
-            img, _ = make_part(self.seed * 7919 + 100_000 + k, defect, (128, 128))
+            # seeds far from the training parts' (write_parts: seed × 100,003 + i): new parts
+            img, _ = make_part(self.seed * 7919 + 10_000_000 + k, defect, (128, 128))
             try:
                 rec, _ = self.vision.inspect(
                     self.station_id, png_bytes(img), f"demo-part-{k:05d}-{defect or 'good'}.png"
