@@ -38,7 +38,8 @@ class TrainingError(ValueError):
 @dataclass
 class TrainConfig:
     size: int = 128
-    widths: tuple[int, ...] = (8, 16, 32, 64)
+    # 12–96 channels: magnetic tiles, three trainings, pixel AUROC 0.838–0.868 (8–64: 0.837–0.850)
+    widths: tuple[int, ...] = (12, 24, 48, 96)
     steps: int = 6000
     batch_size: int = 16
     # random crops of this side: the net is convolutional, so crops give 4× the samples per CPU
