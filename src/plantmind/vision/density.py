@@ -179,7 +179,7 @@ class DensityFitter:
         self._sum += x.sum(axis=0)
         self._outer += x.T @ x
         self._patches += x.shape[0]
-        self._reservoir(maps if self.positional else x.astype(np.float32))
+        self._reservoir(maps if self.positional else maps.reshape(-1, c))
 
     def finish(self) -> PatchDensity:
         if self._patches < 2 or self._sum is None or self._outer is None or self._bank is None:
