@@ -1,14 +1,23 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Both install exactly the versions in constraints.txt (the lock); `make lock` moves it on.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+EXTRAS := dev,embed,vision-train,bench
+# pip, not uv: pip finds the local CPU build of torch (uv would download a CUDA one, ~3 GB)
+PIP_INSTALL := $(PY) -m pip install -q --constraint constraints.txt
+# the lock is resolved for the machines plantmind is developed and tested on
+LOCK_PLATFORM ?= x86_64-manylinux_2_28
+LOCK_PYTHON ?= 3.11
+WHEELS ?= /opt/wheels
+BASE_VENV ?= .venv-base
 
-.PHONY: demo test lint format check clean
+.PHONY: demo test lint typecheck doctest smoke-base lock format check clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,embed,vision-train,bench]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -18,14 +27,41 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 
-test: lint
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+doctest: $(STAMP)
+	$(VENV)/bin/pytest -q --doctest-modules src/plantmind -p no:cacheprovider
+
+test: lint typecheck doctest
 	$(VENV)/bin/pytest
 
 check: test
+
+# The base install alone (no extras) in its own environment, and the commands that must work
+# there: what a site that installs `pip install plantmind` gets.
+smoke-base:
+	rm -rf $(BASE_VENV)
+	python3 -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install -q --constraint constraints.txt . pytest
+	cd tests/smoke && ../../$(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		--rootdir . test_base_install.py
+
+# Re-resolve every dependency to its newest allowed version; then run `make test` and commit.
+lock:
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --upgrade --quiet \
+		$(foreach e,$(subst $(comma), ,$(EXTRAS)),--extra $(e)) \
+		--python-version $(LOCK_PYTHON) --python-platform $(LOCK_PLATFORM) \
+		$(if $(wildcard $(WHEELS)),--find-links $(WHEELS)) \
+		--custom-compile-command "make lock" --output-file constraints.txt
+	rm -f $(STAMP)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests
 	$(VENV)/bin/ruff check --fix src tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BASE_VENV) .pytest_cache .ruff_cache .mypy_cache
+
+comma := ,

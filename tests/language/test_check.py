@@ -11,6 +11,8 @@ import pytest
 from plantmind.language.check import FLAG_CODES, check_message
 from plantmind.language.spec import spec_from_dict
 
+from .cldr import decimals_of
+
 # The same clean order in five languages: values within the spec, modality as strong as
 # the spec's, unambiguous dates, glossary terms.
 CLEAN = {
@@ -202,8 +204,17 @@ def test_ambiguous_number_settled_by_sender_or_message(glossary):
         "Der Wellendurchmesser beträgt 12,5 mm und das Teilegewicht 1,250 kg.", glossary=glossary
     )
     assert msg.codes() == [] and msg.quantities[1].quantity.value == 1.25
+    # French settles "1,250" only while every fr locale of CLDR writes a decimal comma
+    # (Babel 2.19 gave fr-RW a point): the expectation comes from Babel's own data
     fr = check_message("Le poids de la pièce est de 1,250 kg.", glossary=glossary)
-    assert fr.codes() == [] and fr.quantities[0].quantity.value == 1.25  # every fr locale
+    if decimals_of("fr") == {","}:
+        assert fr.codes() == [] and fr.quantities[0].quantity.value == 1.25
+    else:
+        assert fr.codes() == ["ambiguous_number"]
+    fr_fr = check_message(
+        "Le poids de la pièce est de 1,250 kg.", glossary=glossary, sender_locale="fr-FR"
+    )
+    assert fr_fr.codes() == [] and fr_fr.quantities[0].quantity.value == 1.25
 
 
 def test_sender_and_receiver_reading_a_number_differently(glossary):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 
 from plantmind import __version__
 from plantmind.central.inbox import Inbox
@@ -105,7 +106,9 @@ async def stats(request: Request, who: ViewerDep) -> dict[str, Any]:
 def create_hub_app(inbox: Inbox, tokens: TokenStore, jobs: JobRunner | None = None) -> FastAPI:
     """The hub's FastAPI application over ``inbox`` (and its store), guarded by ``tokens``;
     ``jobs`` serves the analysis jobs (compliance checks, message checks) under /api/jobs."""
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, not a CDN: the
+    # API docs must render on an air-gapped site
+    app = FastAPIOffline(
         title="plantmind central hub",
         version=__version__,
         description="What the sites sent: alerts, health summaries and aggregates, fleet-wide.",

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
 
 from plantmind import __version__
 from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
@@ -219,7 +220,9 @@ async def stats(node: NodeDep) -> dict[str, Any]:
 def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
     """The edge node's FastAPI application, bound to ``node``; tokens from ``tokens``
     (default: ``<node home>/tokens.json``)."""
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, not a CDN: the
+    # API docs must render on an air-gapped site
+    app = FastAPIOffline(
         title="plantmind edge node",
         version=__version__,
         description="Live signals, anomaly alerts and events of one site.",

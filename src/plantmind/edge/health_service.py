@@ -13,6 +13,7 @@ from typing import Any
 
 from plantmind.core.plant import Plant
 from plantmind.core.types import SampleBatch
+from plantmind.health import models_dir
 from plantmind.health.artifact import ArtifactError, load_model, save_model
 from plantmind.health.live import AssetHealth, HealthMonitor
 from plantmind.health.rul import RulModel
@@ -22,10 +23,6 @@ __all__ = ["HealthService", "load_models", "models_dir", "pump_model"]
 log = logging.getLogger("plantmind.edge.health")
 
 _BY_NODE: weakref.WeakKeyDictionary[Any, HealthService] = weakref.WeakKeyDictionary()
-
-
-def models_dir(home: Path) -> Path:
-    return Path(home) / "health" / "models"
 
 
 def load_models(home: Path) -> dict[str, RulModel]:

@@ -1,7 +1,8 @@
 """How a locale, or every locale of a language, writes decimals and numeric dates, read
 from CLDR through Babel: the evidence that settles "1,250" and "03/04/2026". A language
 settles a convention only when all of its CLDR locales agree (German does not settle the
-decimal sign: de-CH writes a point; French does: every fr locale writes a comma)."""
+decimal sign: de-CH writes a point; nor does French since Babel 2.19, where fr-RW writes one).
+CLDR changes between Babel releases, so the lock pins the Babel that was tested."""
 
 from __future__ import annotations
 

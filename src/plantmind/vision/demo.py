@@ -54,14 +54,14 @@ class DemoInspection:
         if not stations:
             self.problem = "the plant has no inspection station"
             return
-        try:
-            import onnxruntime  # noqa: F401
-            import torch  # noqa: F401
+        from plantmind.core.extras import extra_installed
 
-            from plantmind.vision.station import VisionStations
-        except ImportError as exc:
-            self.problem = f"vision extras not installed ({exc})"
+        # the demo trains its station on the spot: torch as well as the runtime
+        if not extra_installed("vision-train"):
+            self.problem = "visual inspection is off: pip install 'plantmind[vision-train]'"
             return
+        from plantmind.vision.station import VisionStations
+
         self.vision = VisionStations(home, stations)
         self.station_id = stations[0].id
         self._thread = threading.Thread(target=self._train, name="demo-vision", daemon=True)

@@ -11,11 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, console, err, fail, plant_or_fail
-from plantmind.comply.check import not_analysed_lines, run_check
-from plantmind.comply.clauses import parse_clauses
-from plantmind.comply.ingest import ComplyError, read_standard
-from plantmind.comply.requirements import extract_requirements, label_clauses
+from plantmind.cli.common import HomeOpt, console, err, fail, plant_or_fail
 
 __all__ = ["comply_app"]
 
@@ -43,6 +39,11 @@ def extract(
     ] = False,
 ) -> None:
     """List the requirements of a standard: paragraph id, text, modality and parent."""
+    from plantmind.comply.check import not_analysed_lines
+    from plantmind.comply.clauses import parse_clauses
+    from plantmind.comply.ingest import ComplyError, read_standard
+    from plantmind.comply.requirements import extract_requirements, label_clauses
+
     try:
         tree = parse_clauses(read_standard(file))
     except ComplyError as exc:
@@ -102,6 +103,9 @@ def check(
     """Check procedures against a standard: status per requirement (covered, partial,
     missing) with the cited evidence. With --plant, the plant's model (llm: in plant.yaml)
     judges; without one, the deterministic matcher does and every row says so."""
+    from plantmind.comply.check import run_check
+    from plantmind.comply.ingest import ComplyError
+
     router = None
     if plant is not None:
         from plantmind.core.settings import resolve_home

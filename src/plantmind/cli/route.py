@@ -7,15 +7,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, PlantOpt, console
-from plantmind.cli_common import fail as _fail
-from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
+from plantmind.cli.common import HomeOpt, PlantOpt, console, plant_or_fail
+from plantmind.cli.common import fail as _fail
 from plantmind.core.settings import resolve_home
+
+if TYPE_CHECKING:
+    from plantmind.core.plant import Plant
 
 __all__ = ["route_app"]
 
@@ -27,10 +29,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _plant(path: Path | None) -> Plant:
-    try:
-        return load_plant(path or example_plant_path())
-    except PlantConfigError as exc:
-        raise _fail(str(exc)) from None
+    return plant_or_fail(path)[0]
 
 
 @route_app.command("explain")

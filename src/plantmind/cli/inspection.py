@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, PlantOpt, console, err
-from plantmind.cli_common import fail as _fail
-from plantmind.core.plant import PlantConfigError, example_plant_path, load_plant
+from plantmind.cli.common import HomeOpt, PlantOpt, console, err, needs_extra, plant_or_fail
+from plantmind.cli.common import fail as _fail
 from plantmind.core.settings import resolve_home
-from plantmind.vision.images import ImageError, list_images
-from plantmind.vision.station import StationNotTrained, UnknownStation, VisionStations
-from plantmind.vision.threshold import NotEnoughGoodImages
+
+if TYPE_CHECKING:
+    from plantmind.vision.station import VisionStations
 
 __all__ = ["inspect_app"]
 
@@ -30,10 +28,9 @@ StationOpt = Annotated[str, typer.Option("--station", help="Station id (e.g. QS-
 
 
 def _stations(home: Path | None, plant: Path | None) -> VisionStations:
-    try:
-        model = load_plant(plant or example_plant_path())
-    except PlantConfigError as exc:
-        raise _fail(str(exc)) from None
+    with needs_extra("vision"):
+        from plantmind.vision.station import VisionStations
+    model, _ = plant_or_fail(plant)
     return VisionStations(resolve_home(home), [st for site in model.sites for st in site.stations])
 
 
@@ -72,7 +69,10 @@ def train(
 ) -> None:
     """Train a station's model on good images only (a station not in plant.yaml is created).
     Nothing is downloaded: the model learns from synthetic defects on your good images."""
-    from plantmind.vision.train import TrainConfig, TrainingError
+    with needs_extra("vision"):
+        from plantmind.vision.images import list_images
+        from plantmind.vision.threshold import NotEnoughGoodImages
+        from plantmind.vision.train import TrainConfig, TrainingError
 
     paths = list_images(good)
     if not paths:
@@ -101,7 +101,9 @@ def train(
             bar.update(tasks[phase], completed=done)
 
         try:
-            result = vision.train(station, paths, cfg, progress, backbone)
+            # without a backbone of the user's, training needs torch ([vision-train])
+            with needs_extra(None if backbone else "vision-train"):
+                result = vision.train(station, paths, cfg, progress, backbone)
         except (TrainingError, NotEnoughGoodImages, ValueError) as exc:
             raise _fail(str(exc)) from None
     for path, why in result.skipped:
@@ -127,6 +129,11 @@ def run(
     plant: PlantOpt = None,
 ) -> None:
     """Score images with a station's model; verdicts are stored (uncertain ones queued)."""
+    with needs_extra("vision"):
+        import numpy as np
+
+        from plantmind.vision.images import ImageError, list_images
+        from plantmind.vision.station import StationNotTrained, UnknownStation
     vision = _stations(home, plant)
     paths = list_images(images)
     if heatmaps is not None:

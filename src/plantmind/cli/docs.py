@@ -8,17 +8,19 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, PlantOpt, console, err
-from plantmind.cli_common import fail as _fail
+from plantmind.cli.common import HomeOpt, PlantOpt, console, err, plant_or_fail
+from plantmind.cli.common import fail as _fail
 from plantmind.core.ids import iso
-from plantmind.core.plant import Plant, PlantConfigError, example_plant_path, load_plant
 from plantmind.core.settings import resolve_home
+
+if TYPE_CHECKING:
+    from plantmind.core.plant import Plant
 
 __all__ = ["ask", "docs_app", "live_context_from_store", "open_index", "plant_documents"]
 
@@ -31,14 +33,6 @@ NoEmbedOpt = Annotated[
 ]
 
 
-def _plant(path: Path | None) -> tuple[Plant, Path]:
-    p = path or example_plant_path()
-    try:
-        return load_plant(p), p
-    except PlantConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
 def open_index(home: Path | None, *, embed: bool = True) -> Any:
     """The knowledge index of the home directory (``<home>/knowledge``)."""
     from plantmind.knowledge.index import KnowledgeIndex
@@ -49,7 +43,7 @@ def open_index(home: Path | None, *, embed: bool = True) -> Any:
 def plant_documents(plant: Path | None) -> list[Path]:
     """The plant's document folders (``sites[].documents``, relative to plant.yaml) and
     plant.yaml itself (its sensor sheet: units, ranges, descriptions)."""
-    model, plant_path = _plant(plant)
+    model, plant_path = plant_or_fail(plant)
     base = plant_path.parent
     targets: list[Path] = []
     for site in model.sites:
@@ -263,7 +257,7 @@ def ask(
             raise _fail("no documents could be indexed: add some with plantmind docs add PATH")
     context = None
     if asset:
-        model, _ = _plant(plant)
+        model, _ = plant_or_fail(plant)
         try:
             context = live_context_from_store(model, asset, root, index)
         except KeyError:
@@ -276,7 +270,7 @@ def ask(
         edge = ChatClient(
             LLMConfig(base_url=llm_url, model=llm_model or "default", timeout_s=llm_timeout)
         )
-    router = Router.from_plant(_plant(plant)[0], root, env=False, edge=edge)
+    router = Router.from_plant(plant_or_fail(plant)[0], root, env=False, edge=edge)
     llm = router.chat_model("assist.answer", requester="cli") if router.has_model else None
     try:
         answer = Assistant(index, llm=llm).ask(question, asset=asset, context=context)

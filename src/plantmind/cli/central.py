@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from plantmind.cli_common import HomeOpt, console, err, plant_or_fail
+from plantmind.cli.common import HomeOpt, console, err, plant_or_fail
 from plantmind.core.settings import resolve_home
 
 __all__ = ["central_app", "token_app"]

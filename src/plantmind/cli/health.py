@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from plantmind.cli_common import HomeOpt, console, err
-from plantmind.cli_common import fail as _fail
+from plantmind.cli.common import HomeOpt, console, err
+from plantmind.cli.common import fail as _fail
 from plantmind.core.settings import resolve_home
-from plantmind.edge.health_service import models_dir
-from plantmind.health.artifact import ArtifactError, load_model, read_metadata, save_model
-from plantmind.health.history import HistoryError, RunHistory, read_cmapss, read_history_csv
-from plantmind.health.rul import RulConfig, RulModel
+from plantmind.health import models_dir
+
+if TYPE_CHECKING:
+    from plantmind.health.history import RunHistory
 
 __all__ = ["health_app"]
 
@@ -26,6 +26,8 @@ health_app = typer.Typer(help="Asset health: remaining useful life models.", no_
 
 
 def _read(path: Path, settings: str, all_failed: bool, failed: bool | None) -> RunHistory:
+    from plantmind.health.history import read_cmapss, read_history_csv
+
     if not path.is_file():
         raise _fail(f"{path}: no such file")
     if path.suffix.lower() == ".txt":
@@ -44,6 +46,8 @@ SettingsOpt = Annotated[
 @health_app.command("list")
 def health_list(home: HomeOpt = None) -> None:
     """The models saved in the home directory."""
+    from plantmind.health.artifact import ArtifactError, read_metadata
+
     root = models_dir(resolve_home(home))
     table = Table("name", "kind", "created", "trained on", "cv RMSE", "cap")
     n = 0
@@ -79,6 +83,10 @@ def health_train(
     home: HomeOpt = None,
 ) -> None:
     """Train a remaining-life model (CPU, minutes at most) and save it with its metadata."""
+    from plantmind.health.artifact import save_model
+    from plantmind.health.history import HistoryError
+    from plantmind.health.rul import RulConfig, RulModel
+
     try:
         hist = _read(history, settings, all_failed, True if all_failed else None)
         model = RulModel(RulConfig(cap=cap))
@@ -116,6 +124,9 @@ def health_predict(
     home: HomeOpt = None,
 ) -> None:
     """Remaining life, its interval, health index and failure probability per asset."""
+    from plantmind.health.artifact import ArtifactError, load_model
+    from plantmind.health.history import HistoryError
+
     path = Path(model)
     if not (path / "model.json").is_file():
         path = models_dir(resolve_home(home)) / model

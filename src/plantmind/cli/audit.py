@@ -4,25 +4,19 @@ dropped or was refused."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from plantmind.cli.common import HomeOpt, console, missing_state
 from plantmind.core.ids import iso
 from plantmind.core.settings import resolve_home
 
 __all__ = ["audit"]
 
-console = Console(soft_wrap=True)
-
 
 def audit(
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", envvar="PLANTMIND_HOME", help="State directory of the edge node."),
-    ] = None,
+    home: HomeOpt = None,
     limit: Annotated[int, typer.Option(help="At most this many sends, newest first.")] = 30,
     failed: Annotated[bool, typer.Option("--failed", help="Only failed sends.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -35,8 +29,7 @@ def audit(
 
     db = resolve_home(home) / "outbox.db"
     if not db.exists():
-        console.print(f"no outbox at {db}: nothing has been queued for the hub from this home")
-        raise typer.Exit(1)
+        raise missing_state("outbox (nothing was queued for a hub from this home)", db)
     rows = read_audit(db, limit=limit, outcome="failed" if failed else None)
     conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
     try:

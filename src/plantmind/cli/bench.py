@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import console, err
-from plantmind.cli_common import fail as _fail
+from plantmind.cli.common import console, err
+from plantmind.cli.common import fail as _fail
 
 __all__ = ["bench_app"]
 

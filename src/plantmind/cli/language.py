@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from plantmind.cli_common import console, fail, plant_or_fail
+from plantmind.cli.common import console, fail, plant_or_fail
 
 __all__ = ["language_app"]
 

@@ -1,0 +1,5 @@
+"""``python -m plantmind.cli``: the same command line as ``plantmind``."""
+
+from plantmind.cli import app
+
+app()

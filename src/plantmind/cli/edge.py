@@ -1,0 +1,158 @@
+"""``plantmind edge run``: the edge node service for a plant (connectors, detection, alerts,
+store, API and page, store-and-forward to a hub)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from plantmind.cli.common import HomeOpt, PlantOpt, console, fail, plant_or_fail, setup_logging
+from plantmind.core.settings import resolve_home
+
+__all__ = ["edge_app"]
+
+edge_app = typer.Typer(help="The edge node service.", no_args_is_help=True)
+
+
+@edge_app.command("run")
+def edge_run(
+    plant: PlantOpt = None,
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8080,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="auto (the plant's connectors if it has any, else the simulator), "
+            "connectors, simulator, or none (API only)."
+        ),
+    ] = "auto",
+    hub: Annotated[
+        str | None,
+        typer.Option(
+            help="Central hub: http(s)://host:port (token from $PLANTMIND_HUB_TOKEN) or "
+            "mqtt(s)://host:port (user/password from $PLANTMIND_MQTT_USERNAME/_PASSWORD)."
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site id for the hub (default: the only site).")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulator speed (1 = real time).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the edge node for a plant: connectors, detection, alerts, store, API and page, and
+    store-and-forward to a central hub."""
+    import os
+
+    from plantmind.core.connectivity import validate_connector_signals
+    from plantmind.core.ids import now
+    from plantmind.edge.api import create_app
+    from plantmind.edge.node import EdgeNode
+    from plantmind.edge.server import PortInUseError, start_server
+
+    setup_logging(verbose)
+    model, _ = plant_or_fail(plant)
+    root = resolve_home(home)
+    if source not in ("auto", "connectors", "simulator", "none"):
+        raise fail(f"--source must be auto, connectors, simulator or none, got {source!r}")
+    problems = validate_connector_signals(model)
+    if problems:
+        raise fail("connector configuration:\n  " + "\n  ".join(problems))
+    has_connectors = any(s.connectors for s in model.sites)
+    if source == "auto":
+        source = "connectors" if has_connectors else "simulator"
+    if source == "connectors" and not has_connectors:
+        raise fail("--source connectors: the plant defines no connectors (sites[].connectors)")
+    site_ids = [s.id for s in model.sites]
+    site_id = site or site_ids[0]
+    if site_id not in site_ids:
+        raise fail(f"--site {site_id!r} is not a site of the plant ({', '.join(site_ids)})")
+    if hub and len(site_ids) > 1 and site is None:
+        raise fail(f"the plant has several sites ({', '.join(site_ids)}): name one with --site")
+
+    def make_transport() -> Any:
+        assert hub is not None
+        if hub.startswith(("http://", "https://")):
+            from plantmind.sync.transport_http import HttpTransport
+
+            token = os.environ.get("PLANTMIND_HUB_TOKEN")
+            if not token:
+                raise fail("--hub over HTTP needs an operator token in $PLANTMIND_HUB_TOKEN")
+            return HttpTransport(hub, token)
+        if hub.startswith(("mqtt://", "mqtts://")):
+            from urllib.parse import urlparse
+
+            from plantmind.sync.transport_mqtt import MqttConfig, MqttTransport
+
+            u = urlparse(hub)
+            cfg = MqttConfig(
+                host=u.hostname or "127.0.0.1",
+                port=u.port or (8883 if u.scheme == "mqtts" else 1883),
+                username=os.environ.get("PLANTMIND_MQTT_USERNAME"),
+                password=os.environ.get("PLANTMIND_MQTT_PASSWORD"),
+                tls=u.scheme == "mqtts",
+            )
+            return MqttTransport(cfg, site_id)
+        raise fail(f"--hub must start with http(s):// or mqtt(s)://, got {hub!r}")
+
+    transport = make_transport() if hub else None
+
+    async def main() -> None:
+        from plantmind.edge.health_service import HealthService, load_models
+
+        node = EdgeNode(model, root)
+        # live health and RUL for every asset kind with a model under <home>/health/models
+        # (`plantmind health train`); the others get a deviation-based health index
+        health = HealthService(model, load_models(root)).attach(node)
+        uplink = None
+        if transport is not None:
+            from plantmind.sync.uplink import SiteUplink
+
+            # plant time (the data's clock) drives the hourly aggregates, also for replays and
+            # a simulator running faster than real time
+            uplink = SiteUplink(
+                root, site_id, transport, model.egress, clock=lambda: node.stats.last_ts or now()
+            )
+            uplink.attach(node)
+            health.listeners.append(uplink.health)
+            uplink.start()
+        server, task = await start_server(create_app(node), host, port)
+        console.print(
+            f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
+        )
+        feed = None
+        try:
+            if source == "simulator":
+                from plantmind.connectors.simulator import PlantSimulator, SimulatorSource
+
+                feed = SimulatorSource(
+                    PlantSimulator(model, seed=seed, start_ts=now()), speed=speed
+                )
+            elif source == "connectors":
+                from plantmind.connectors.factory import build_sources, merge_sources
+
+                feed = merge_sources(
+                    [s for st in model.sites for s in build_sources(st, node.index)]
+                )
+            if feed is not None:
+                await node.run(feed)
+            else:
+                await task
+        finally:
+            if feed is not None:
+                await feed.close()
+            server.should_exit = True
+            await task
+            if uplink is not None:
+                await uplink.close()
+            node.close()
+
+    try:
+        asyncio.run(main())
+    except PortInUseError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
