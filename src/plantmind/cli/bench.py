@@ -39,6 +39,31 @@ def bench_pipeline(
         json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
+@bench_app.command("startup")
+def bench_startup(
+    runs: Annotated[int, typer.Option(help="Fresh processes per command.")] = 5,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """How fast the command line answers: plantmind --help, --version and alerts list, each
+    in fresh processes; min, median and max seconds."""
+    from plantmind.bench.startup import run_startup_bench
+
+    try:
+        rows = run_startup_bench(runs=runs)
+    except (ValueError, RuntimeError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table("command", "runs", "min (s)", "median (s)", "max (s)")
+    for r in rows:
+        table.add_row(
+            r["command"], str(r["runs"]), f"{r['min_s']:.3f}", f"{r['median_s']:.3f}",
+            f"{r['max_s']:.3f}",
+        )  # fmt: skip
+    console.print(table)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
 @bench_app.command("nab")
 def bench_nab(
     nab_root: Annotated[Path, typer.Option(help="NAB checkout (data/, labels/).")],
