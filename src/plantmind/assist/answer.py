@@ -307,7 +307,8 @@ def _quote(text: str, kind: str, idf: dict[str, float], budget: int = 480) -> st
     lines = [ln for ln in text.splitlines() if ln.strip()]
     steps = [ln.strip() for ln in lines if _STEP_LINE.match(ln)]
     if kind == "procedure" and len(steps) >= 2:
-        out, used = [], 0
+        out: list[str] = []
+        used = 0
         for s in steps:
             if used + len(s) > 2 * budget and out:
                 out.append("…")

@@ -100,18 +100,18 @@ def build_context(
     readings = []
     for s in asset.signals:
         ts, value = latest.get(s.id, (None, None))
-        ok = value is not None and math.isfinite(value)
+        good = value if value is not None and math.isfinite(value) else None
         low, high = s.expected_range
         readings.append(
             Reading(
                 s.id,
                 s.name,
                 s.unit,
-                float(value) if ok else None,
-                float(ts) if ok and ts is not None else None,
+                float(good) if good is not None else None,
+                float(ts) if good is not None and ts is not None else None,
                 low,
                 high,
-                _status(value if ok else None, low, high),
+                _status(good, low, high),
             )
         )
     return LiveContext(

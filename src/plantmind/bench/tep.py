@@ -29,7 +29,7 @@ import csv
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import stats
@@ -161,7 +161,8 @@ def run_tep(
     for f, x in runs.items():
         det.load_state_dict(fitted)
         t1 = time.perf_counter()
-        score, alarm, _ = det.update(x)
+        # x is a 2-D block, so update() returns the array form of its result
+        score, alarm, _ = cast("tuple[np.ndarray, np.ndarray, np.ndarray]", det.update(x))
         score_s += time.perf_counter() - t1
         n_rows += len(x)
         stat = score * det.limit / np.maximum(1.0 - score, 1e-12)

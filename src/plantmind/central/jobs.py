@@ -10,6 +10,7 @@ again gives the same result). A job that fails keeps its error message; the hub 
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import shutil
@@ -200,7 +201,7 @@ class JobStore:
             rows = self._db.execute(q, args).fetchall()
         return [self._row(r, with_result=False) for r in rows]
 
-    def files(self, job_id: str) -> list[str]:
+    def files(self, job_id: str) -> builtins.list[str]:
         """Result files of a job (relative to its ``out/`` folder); a job's scratch files in
         ``out/work/`` (indexes, caches) are not results and are not listed."""
         out = self.root / job_id / "out"

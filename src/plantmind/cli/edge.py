@@ -4,12 +4,15 @@ store, API and page, store-and-forward to a hub)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from plantmind.cli.common import HomeOpt, PlantOpt, console, fail, plant_or_fail, setup_logging
 from plantmind.core.settings import resolve_home
+
+if TYPE_CHECKING:
+    from plantmind.connectors.base import Source
 
 __all__ = ["edge_app"]
 
@@ -123,7 +126,7 @@ def edge_run(
         console.print(
             f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
         )
-        feed = None
+        feed: Source | None = None
         try:
             if source == "simulator":
                 from plantmind.connectors.simulator import PlantSimulator, SimulatorSource

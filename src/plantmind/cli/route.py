@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +27,11 @@ route_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _all_but(down: str) -> Callable[[str], bool]:
+    """Reachability with one tier down."""
+    return lambda tier: tier != down
 
 
 def _plant(path: Path | None) -> Plant:
@@ -66,7 +72,7 @@ def explain(
         scenarios["all reachable"] = policy.decide(task)
         for tier in ("central", "edge"):
             if policy.configured[tier]:
-                scenarios[f"{tier} unreachable"] = policy.decide(task, lambda t, d=tier: t != d)
+                scenarios[f"{tier} unreachable"] = policy.decide(task, _all_but(tier))
         scenarios["nothing reachable"] = policy.decide(task, lambda t: False)
     except ValueError as exc:
         raise _fail(str(exc)) from None

@@ -183,8 +183,8 @@ def run_check(
 
         t = time.perf_counter()
         items = []
-        for i, r in enumerate(reqs):
-            items.append((r, index.retrieve(r, k=RETRIEVE_K)))
+        for i, req in enumerate(reqs):
+            items.append((req, index.retrieve(req, k=RETRIEVE_K)))
             if i % 200 == 0:
                 say("evidence", i, len(reqs))
         say("evidence", len(reqs), len(reqs))

@@ -57,7 +57,8 @@ __all__ = [
 NAMESPACE = "spBv1.0"
 REBIRTH_METRIC = "Node Control/Rebirth"
 BDSEQ_METRIC = "bdSeq"
-Payload = pb.Payload
+# the generated protobuf module defines its classes at runtime, so mypy cannot see them
+Payload = pb.Payload  # type: ignore[attr-defined]
 
 
 class DataType:

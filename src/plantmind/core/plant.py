@@ -131,12 +131,16 @@ EgressCategory = Literal[
 ]
 
 
+def _default_egress() -> list[EgressCategory]:
+    return ["alerts", "health", "aggregates"]
+
+
 class EgressPolicy(_Model):
     """What may leave the site, enforced by :mod:`plantmind.sync.egress` when an event enters
     the outbox. The default is the safe one: alerts, health summaries and hourly aggregates
     only; raw samples, images and document text stay home unless listed in ``allow``."""
 
-    allow: list[EgressCategory] = Field(default_factory=lambda: ["alerts", "health", "aggregates"])
+    allow: list[EgressCategory] = Field(default_factory=_default_egress)
     outbox_max_mb: float = Field(
         default=256.0,
         gt=0,

@@ -55,7 +55,7 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=1
 
 def sensitivity_rank(s: str) -> int:
     """0 (public) .. 3 (restricted)."""
-    return SENSITIVITIES.index(s)  # type: ignore[arg-type]
+    return SENSITIVITIES.index(s)
 
 
 class _Model(BaseModel):

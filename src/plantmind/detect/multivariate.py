@@ -120,10 +120,19 @@ _STATE_FIELDS = (
 class AssetCorrelationDetector:
     """Streaming detector of broken relationships between one asset's signals.
 
-    >>> det = AssetCorrelationDetector(n_signals=6)
-    >>> det.fit(history)  # (n_samples, 6) normal data; or skip and let ``update`` warm up
-    >>> score, alarm, contrib = det.update(row)  # row: (6,), may hold NaN
-    >>> print(det.explain(contrib, names))
+    A pump's current follows its load; a row where it no longer does raises an alarm even
+    though both values are inside their usual ranges:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> load = 50 + 10 * np.sin(np.arange(2000) / 40) + rng.normal(0, 0.5, 2000)
+    >>> history = np.column_stack([load, 0.8 * load + rng.normal(0, 0.3, 2000)])
+    >>> det = AssetCorrelationDetector(n_signals=2).fit(history)  # or let ``update`` warm up
+    >>> bool(det.update(np.array([50.0, 40.0]))[1])  # a row may also hold NaN
+    False
+    >>> score, alarm, contrib = det.update(np.array([60.0, 40.0]))
+    >>> bool(alarm), det.explain(contrib, ["load", "current"]).split(";")[0]
+    (True, 'load decoupled from current (56%)')
     """
 
     def __init__(self, n_signals: int, config: AssetCorrelationConfig | None = None) -> None:
@@ -373,15 +382,18 @@ class AssetCorrelationDetector:
                 cfg[f.name] = type(asdict(self.config)[f.name])(state[key].item())
         self._alloc(int(state["n_signals"]), AssetCorrelationConfig(**cfg))
         for k in _STATE_FIELDS:
-            val = np.array(state[k], copy=True)
-            if val.ndim == 0:
-                val = val.item()
+            arr = np.array(state[k], copy=True)
+            val: np.ndarray | bool | int | float
+            if arr.ndim == 0:
+                scalar = arr.item()
                 if k == "alarm":
-                    val = bool(val)
+                    val = bool(scalar)
                 elif k in ("n_seen", "n_warm"):
-                    val = int(val)
+                    val = int(scalar)
                 else:
-                    val = float(val)
+                    val = float(scalar)
+            else:
+                val = arr
             setattr(self, k, val)
         self.fitted = bool(state["fitted"])
 

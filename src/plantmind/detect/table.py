@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -72,7 +73,10 @@ def score_table(
             if len(g) < 2:
                 continue
             mv = AssetCorrelationDetector(len(g), mv_config)
-            mv_score, _, contrib = mv.update(values[:, g])
+            # values[:, g] is a 2-D block, so update() returns the array form of its result
+            mv_score, _, contrib = cast(
+                "tuple[np.ndarray, np.ndarray, np.ndarray]", mv.update(values[:, g])
+            )
             wins = np.flatnonzero(mv_score > score)
             for i in wins:
                 score[i] = mv_score[i]

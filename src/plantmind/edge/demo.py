@@ -98,8 +98,8 @@ def fault_summary(
         )
     ]
     hours = max(live_end - live_start, 1.0) / 3600.0
-    kinds = sorted({f["kind"] for f in faults})
-    detected_kinds = sorted({f["kind"] for f in faults if f["detected"]})
+    kinds = sorted({w.kind for w in truth})
+    detected_kinds = sorted({str(f["kind"]) for f in faults if f["detected"]})
     return {
         "simulated_hours": round(hours, 3),
         "faults": faults,

@@ -9,7 +9,7 @@ import logging
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 from plantmind.core.plant import Plant
 from plantmind.core.types import SampleBatch
@@ -58,13 +58,21 @@ def pump_model(home: Path, plant: Plant | None = None) -> RulModel:
     return model
 
 
+def _trained_cycle_s(model: RulModel) -> float:
+    """The bucketing cycle (s) a model was trained on: ``trained_on.cycle_s``, else 10."""
+    value = model.trained_on.get("cycle_s", 10.0)
+    if not isinstance(value, SupportsFloat | str):
+        raise TypeError(f"trained_on.cycle_s must be a number, not {type(value).__name__}")
+    return float(value)
+
+
 class HealthService:
     """Live health for one edge node; ``attach`` it, then read :meth:`snapshot`."""
 
     def __init__(
         self, plant: Plant, models: dict[str, RulModel], *, cycle_s: float | None = None
     ) -> None:
-        cycles = {float(m.trained_on.get("cycle_s", 10.0)) for m in models.values()}
+        cycles = {_trained_cycle_s(m) for m in models.values()}
         if cycle_s is None:
             # one cycle for all models: they were trained on the same bucketing, or the first wins
             cycle_s = min(cycles) if cycles else 10.0

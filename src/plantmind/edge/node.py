@@ -282,7 +282,8 @@ class EdgeNode:
         """Persist the detector so a restart resumes without a new warm-up."""
         buf = io.BytesIO()
         state = self.detector.state_dict()
-        np.savez(buf, signal_ids=np.asarray(self.index.signal_ids), **state)
+        # allow_pickle given explicitly (numpy's default) so the stubs don't match **state to it
+        np.savez(buf, signal_ids=np.asarray(self.index.signal_ids), allow_pickle=True, **state)
         self.store.put_state(_STATE_KEY, buf.getvalue())
 
     def _restore(self) -> None:

@@ -100,7 +100,7 @@ def _task(body: ChatRequest, who: str, kind_h: str | None, sens_h: str | None,
     return Task(
         kind,
         [m.model_dump(exclude_none=True) for m in body.messages],
-        sensitivity,  # type: ignore[arg-type]
+        sensitivity,
         latency_budget_ms=latency_h,
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,

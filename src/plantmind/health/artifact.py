@@ -58,7 +58,8 @@ def save_model(model: RulModel, path: Path | str, *, extra: dict[str, Any] | Non
     arrays["bin_edges"] = model.bin_edges
     for k, r in enumerate(model.residuals):
         arrays[f"residuals_{k}"] = r
-    np.savez(path / "arrays.npz", **arrays)
+    # allow_pickle given explicitly (numpy's default) so the stubs don't match **arrays to it
+    np.savez(path / "arrays.npz", allow_pickle=True, **arrays)
     # metadata last: a directory with model.json is a complete artifact
     (path / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return path

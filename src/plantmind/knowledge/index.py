@@ -304,7 +304,10 @@ class KnowledgeIndex:
             "SELECT id, path, source, kind, pages, chunks, added_at, problems FROM documents "
             "ORDER BY source, path"
         ).fetchall()
-        return [DocumentInfo(*r[:7], json.loads(r[7])) for r in rows]
+        return [
+            DocumentInfo(doc_id, path, source, kind, pages, chunks, added_at, json.loads(problems))
+            for doc_id, path, source, kind, pages, chunks, added_at, problems in rows
+        ]
 
     def add(
         self,

@@ -26,7 +26,7 @@ from plantmind.language.spec import Spec, SpecItem
 from plantmind.language.terms import term_after, term_before
 from plantmind.language.text import Span, Spans, is_cjk, mask, sentences
 from plantmind.language.translate import Translation, translate
-from plantmind.language.units import convert, lookup
+from plantmind.language.units import Unit, convert, lookup
 
 __all__ = ["FLAG_CODES", "Flag", "MessageReport", "NotAnalysed", "check_message", "warm_up"]
 
@@ -58,8 +58,9 @@ def _is_price(text: str, span: Span) -> bool:
     )
 
 
-PIECES = lookup("pcs")
-assert PIECES is not None
+_pieces = lookup("pcs")
+assert _pieces is not None
+PIECES: Unit = _pieces
 
 FLAG_CODES = (
     "ambiguous_date",
@@ -553,12 +554,13 @@ class _Checker:
         elif (
             item.value is not None
             and item.tol_plus is not None
+            and item.tol_minus is not None
             and tp is not None
             and tm is not None
             and (
                 v + tp > item.value + item.tol_plus + 1e-9
                 or v - tm < item.value - item.tol_minus - 1e-9
-            )  # type: ignore[operator]
+            )
         ):
             self.flag(
                 "tolerance_mismatch",

@@ -187,8 +187,8 @@ class DateContext:
             evidence.setdefault(o, []).append(
                 f"sender {self.sender.source} writes {_ORDER_WORDS[o]}"
             )
-        for o, example in self.message_orders.items():
-            evidence.setdefault(o, []).append(f"this message writes {example!r}")
+        for proven, example in self.message_orders.items():
+            evidence.setdefault(proven, []).append(f"this message writes {example!r}")
         if d.sep == ".":
             # no CLDR locale writes month.day.year with full stops
             evidence.setdefault("dmy", []).append("dotted dates are written day first")

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from plantmind.language.conventions import parse_locale
 from plantmind.language.modality import strength_of
@@ -163,7 +164,7 @@ class Spec(_Model):
         return next((i for i in self.items if i.concept == concept), None)
 
 
-def _where(err: dict[str, Any]) -> str:
+def _where(err: ErrorDetails) -> str:
     return ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
 
 

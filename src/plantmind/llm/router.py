@@ -441,7 +441,7 @@ class Router:
                 task = Task.from_dict(qt.task)
                 rule = str(qt.task.get("rule", "queue"))
                 decision = Decision(
-                    tier, rule, f"queued by rule {rule!r}; ran once {tier} was back",  # type: ignore[arg-type]
+                    tier, rule, f"queued by rule {rule!r}; ran once {tier} was back",
                     *self.policy.effective(task), task.tokens, tier,
                 )  # fmt: skip
                 t0 = time.perf_counter()

@@ -102,9 +102,10 @@ def read_audit(
     """The newest ``limit`` audit rows, newest first; ``source`` is a connection or the
     outbox file (opened read-only)."""
     own = not isinstance(source, sqlite3.Connection)
-    conn = (
-        sqlite3.connect(Path(source).resolve().as_uri() + "?mode=ro", uri=True) if own else source
-    )
+    if isinstance(source, sqlite3.Connection):
+        conn = source
+    else:
+        conn = sqlite3.connect(Path(source).resolve().as_uri() + "?mode=ro", uri=True)
     try:
         sql = f"SELECT id, {_COLUMNS} FROM audit"
         params: list[Any] = []

@@ -281,7 +281,7 @@ class Outbox:
                 refused[f"refused.{cat}"] = refused.get(f"refused.{cat}", 0) + 1
                 first_refusal = first_refusal or exc
                 continue
-            ts = float(item[2]) if len(item) > 2 else now  # type: ignore[misc]
+            ts = float(item[2]) if len(item) > 2 else now
             rows.append((cat, ts, _dumps(item[1])))
         if first_refusal is not None:
 

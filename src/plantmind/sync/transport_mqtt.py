@@ -120,7 +120,7 @@ class MqttTransport:
         try:
             async for message in client.messages:
                 try:
-                    upto = int(json.loads(bytes(message.payload))["upto"])  # type: ignore[arg-type]
+                    upto = int(json.loads(bytes(message.payload))["upto"])
                 except (ValueError, KeyError, TypeError):
                     log.warning("malformed ack on %s ignored", message.topic)
                     continue
@@ -223,7 +223,7 @@ class MqttHubListener:
         async for message in client.messages:
             site = str(message.topic).rsplit("/", 1)[-1]
             try:
-                body = bytes(message.payload)  # type: ignore[arg-type]
+                body = bytes(message.payload)
                 upto = await asyncio.to_thread(self.receive, body, "mqtt", site)
             except WireError as exc:
                 # A malformed batch is not acknowledged; it is logged and counted. The site

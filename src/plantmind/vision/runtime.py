@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -74,10 +74,11 @@ def combine(
         return image_score(hm, mask, topk), hm
     dist = density.distances(features[None])[0]
     r, size = dist.shape[0], heatmap.shape[0]
-    small = None
+    small: np.ndarray | None = None
     if mask is not None:
         f = size // r
-        small = mask[: r * f, : r * f].reshape(r, f, r, f).any(axis=(1, 3))
+        # any() over axes returns an array; numpy's stubs also allow a scalar bool
+        small = cast(np.ndarray, mask[: r * f, : r * f].reshape(r, f, r, f).any(axis=(1, 3)))
     raw = density.score(dist, small)
     ref = 1.0 if distance_ref is None else max(distance_ref, 1e-9)
     score = raw if distance_ref is None else raw / (raw + ref)

@@ -304,7 +304,7 @@ def train_model(
                 progress("density", min(j + 32, fit_idx.size), fit_idx.size)
         density = fitter.finish()
         # thresholds from held-out good images, scored by the model as exported
-        outputs = []
+        outputs: list[tuple[np.ndarray, np.ndarray]] = []
         for j in range(0, hold_idx.size, 32):
             xb = np.stack([cache.get(int(i)) for i in hold_idx[j : j + 32]])
             hms, feats = torch_outputs(net, xb)

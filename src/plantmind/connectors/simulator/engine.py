@@ -12,7 +12,7 @@ import contextlib
 import math
 import time
 import zoneinfo
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -210,9 +210,9 @@ class PlantSimulator:
         )
         self._tick = 0
         self._block_no = -1
-        self._readings = np.empty((0, n))
+        self._readings: np.ndarray = np.empty((0, n))
         self._due: np.ndarray | None = None
-        self._times = np.empty(0)
+        self._times: np.ndarray = np.empty(0)
         self._signal_ids = np.arange(n, dtype=np.int32)
 
     # --- time ---------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ class PlantSimulator:
         speed: float | None = None,
         batch_ticks: int = 1,
         duration_s: float | None = None,
-    ) -> AsyncIterator[SampleBatch]:
+    ) -> AsyncGenerator[SampleBatch, None]:
         """Yield batches of ``batch_ticks`` ticks.
 
         Parameters
