@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import pytest
 from fastapi.testclient import TestClient
 
-from plantmind.central.hub import Hub, default_db_url
+from plantmind.central.service import CentralService, default_db_url
 from plantmind.edge.api import create_app
 from plantmind.edge.node import EdgeNode
 
@@ -46,7 +46,7 @@ def _referenced(html: str) -> list[str]:
 @pytest.fixture
 def apps(tmp_path, plant):
     node = EdgeNode(plant, tmp_path / "edge", restore=False)
-    hub = Hub(default_db_url(tmp_path / "hub"), tmp_path / "hub")
+    hub = CentralService(default_db_url(tmp_path / "hub"), tmp_path / "hub")
     yield {"edge": create_app(node), "hub": hub.app()}
     hub.close()
     node.close()

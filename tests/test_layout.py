@@ -1,4 +1,7 @@
-"""The direction of imports: capabilities never import the apps (edge, central, cli)."""
+"""The direction of imports. Capabilities never import the apps (edge, central) or the entry
+points (cli, demo); the two services never import each other or an entry point; no capability
+but the connectors (which own it) imports the simulator or the demo; Typer lives in cli/ only;
+SQLite is opened in store/ only."""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from pathlib import Path
 import plantmind
 
 ROOT = Path(plantmind.__file__).parent
-APPS = ("plantmind.edge", "plantmind.central", "plantmind.cli")
+SERVICES = ("plantmind.edge", "plantmind.central")
+ENTRY_POINTS = ("plantmind.cli", "plantmind.demo")
+APPS = SERVICES + ENTRY_POINTS
+DEMO_ONLY = ("plantmind.connectors.simulator", "plantmind.demo")
 CAPABILITIES = ("core", "store", "connectors", "detect", "health", "vision", "knowledge",
                 "assist", "comply", "language", "llm", "sync")  # fmt: skip
 
@@ -30,6 +36,29 @@ def test_capabilities_do_not_import_apps():
         for path in (ROOT / cap).rglob("*.py"):
             for name in _imports(path):
                 if name.startswith(APPS):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_the_services_do_not_import_each_other_or_an_entry_point():
+    offenders = []
+    for service in SERVICES:
+        others = tuple(a for a in APPS if a != service)
+        for path in (ROOT / service.split(".")[1]).rglob("*.py"):
+            for name in _imports(path):
+                if name.startswith(others):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_capabilities_do_not_import_the_simulator_or_the_demo():
+    offenders = []
+    for cap in CAPABILITIES:
+        if cap == "connectors":  # owns the simulator
+            continue
+        for path in (ROOT / cap).rglob("*.py"):
+            for name in _imports(path):
+                if name.startswith(DEMO_ONLY):
                     offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
 
@@ -91,3 +120,13 @@ def test_help_loads_no_heavy_package():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_only_the_store_opens_sqlite():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.py")
+        if path.relative_to(ROOT).parts[0] != "store"
+        and "sqlite3.connect" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -8,7 +8,7 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from plantmind.central.hub import Hub, default_db_url
+from plantmind.central.service import CentralService, default_db_url
 from plantmind.sync.forwarder import Forwarder
 from plantmind.sync.outbox import Outbox
 from plantmind.sync.transport_http import HttpTransport
@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def hub(tmp_path):
-    h = Hub(default_db_url(tmp_path), tmp_path)
+    h = CentralService(default_db_url(tmp_path), tmp_path)
     yield h
     h.close()
 

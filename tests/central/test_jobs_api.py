@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from plantmind.central.hub import Hub, default_db_url
+from plantmind.central.service import CentralService, default_db_url
 
 _spec = importlib.util.spec_from_file_location(
     "_comply_mini_data", Path(__file__).parents[1] / "comply" / "mini_data.py"
@@ -30,7 +30,7 @@ def _b64(text: str) -> str:
 
 @pytest.fixture
 def hub(tmp_path):
-    h = Hub(default_db_url(tmp_path), tmp_path)
+    h = CentralService(default_db_url(tmp_path), tmp_path)
     yield h
     h.close()
 

@@ -6,6 +6,10 @@ Every connector must: deliver values written at the peer as SampleBatch with the
 indices, values and timestamps; recover by itself when the peer goes away and comes back; log
 a bad item (naming source and item) and keep the rest flowing; end ``batches()`` promptly on
 ``close()``.
+
+Each harness builds its source through the connector registry (``build_source``), and
+``test_every_registered_connector_has_a_conformance_harness`` fails for a registered protocol
+without a harness here: a new connector comes with its harness.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pytest
 from connector_peers import Collector, ModbusPeer, OpcUaPeer, SparkplugEdgeNode, TcpProxy, unique
 
 from plantmind.connectors.base import Source
+from plantmind.connectors.factory import build_source, connector_for, registered_connectors
 from plantmind.connectors.modbus import ModbusSource, encode_value
 from plantmind.connectors.mqtt import MqttJsonSource
 from plantmind.connectors.opcua import OpcUaSource
@@ -50,8 +55,15 @@ class Harness(abc.ABC):
     """A connector with its peer, as the conformance tests drive it."""
 
     name: str
+    protocol: ClassVar[str]  # the registered connector protocol it drives
+    source_type: ClassVar[type[Source]]  # what the registry builds for that protocol
     peer_timestamps: bool  # the peer sends the time of each value (else: arrival time)
     bad_item: str  # what the log line about the bad item must name
+
+    @classmethod
+    @abc.abstractmethod
+    def from_request(cls, request: pytest.FixtureRequest) -> Harness:
+        """The harness with its peer (requested from the peer fixtures) started."""
 
     @abc.abstractmethod
     async def make_source(self, index: PlantIndex) -> Source: ...
@@ -77,6 +89,8 @@ class Harness(abc.ABC):
 
 class ModbusHarness(Harness):
     name = "modbus"
+    protocol = "modbus"
+    source_type = ModbusSource
     peer_timestamps = False
     bad_item = "register holding:500"
 
@@ -97,6 +111,10 @@ class ModbusHarness(Harness):
             ),
         }
 
+    @classmethod
+    def from_request(cls, request: pytest.FixtureRequest) -> Harness:
+        return cls(request.getfixturevalue("modbus_peer"))
+
     async def make_source(self, index: PlantIndex) -> Source:
         bad = ModbusRegister(signal="C-201.vibration_rms", address=500, type="float32")
         cfg = ModbusConfig(
@@ -109,7 +127,7 @@ class ModbusHarness(Harness):
             registers=[*self.regs.values(), bad],
             reconnect=FAST,
         )
-        return ModbusSource(cfg, index)
+        return build_source(cfg, index)
 
     async def write(self, values: dict[str, float], ts: float) -> None:
         for sid, v in values.items():
@@ -128,6 +146,8 @@ class ModbusHarness(Harness):
 
 class MqttJsonHarness(Harness):
     name = "mqtt-json"
+    protocol = "mqtt"
+    source_type = MqttJsonSource
     peer_timestamps = True
 
     def __init__(self, proxy: TcpProxy, broker: tuple[str, int]) -> None:
@@ -135,6 +155,10 @@ class MqttJsonHarness(Harness):
         self.broker = broker
         self.prefix = unique("plantmind-test")
         self.bad_item = f"topic {self.prefix}/sig/P-101.flow"
+
+    @classmethod
+    def from_request(cls, request: pytest.FixtureRequest) -> Harness:
+        return cls(request.getfixturevalue("broker_proxy"), request.getfixturevalue("mosquitto"))
 
     async def make_source(self, index: PlantIndex) -> Source:
         cfg = MqttConfig(
@@ -160,7 +184,7 @@ class MqttJsonHarness(Harness):
             ],
             reconnect=FAST,
         )
-        return MqttJsonSource(cfg, index)
+        return build_source(cfg, index)
 
     async def _publish(self, topic: str, payload: str | bytes) -> None:
         async with aiomqtt.Client(*self.broker) as client:
@@ -192,6 +216,8 @@ class MqttJsonHarness(Harness):
 
 class OpcUaHarness(Harness):
     name = "opcua"
+    protocol = "opcua"
+    source_type = OpcUaSource
     peer_timestamps = True
     bad_item = "node ns=2;s=Pump.DoesNotExist"
     names: ClassVar[dict[str, str]] = {
@@ -202,6 +228,10 @@ class OpcUaHarness(Harness):
 
     def __init__(self, peer: OpcUaPeer) -> None:
         self.peer = peer
+
+    @classmethod
+    def from_request(cls, request: pytest.FixtureRequest) -> Harness:
+        return cls(request.getfixturevalue("opcua_peer"))
 
     async def make_source(self, index: PlantIndex) -> Source:
         nodes = {sid: f"ns=2;s=Pump.{name}" for sid, name in self.names.items()}
@@ -215,7 +245,7 @@ class OpcUaHarness(Harness):
             node_check_interval_s=0.5,
             reconnect=FAST,
         )
-        return OpcUaSource(cfg, index)
+        return build_source(cfg, index)
 
     async def write(self, values: dict[str, float], ts: float) -> None:
         for sid, v in values.items():
@@ -233,6 +263,8 @@ class OpcUaHarness(Harness):
 
 class SparkplugHarness(Harness):
     name = "sparkplug"
+    protocol = "sparkplug"
+    source_type = SparkplugSource
     peer_timestamps = True
     bad_item = "alias 999"
     metric_names: ClassVar[dict[str, str]] = {
@@ -246,6 +278,10 @@ class SparkplugHarness(Harness):
         self.group = unique("pmtest")
         aliases = {name: i + 1 for i, name in enumerate(self.metric_names.values())}
         self.edge = SparkplugEdgeNode(broker, self.group, "gw1", aliases, device="plc1")
+
+    @classmethod
+    def from_request(cls, request: pytest.FixtureRequest) -> Harness:
+        return cls(request.getfixturevalue("broker_proxy"), request.getfixturevalue("mosquitto"))
 
     async def make_source(self, index: PlantIndex) -> Source:
         if self.edge._stack is None:
@@ -262,7 +298,7 @@ class SparkplugHarness(Harness):
             rebirth_holdoff_s=0.2,
             reconnect=FAST,
         )
-        return SparkplugSource(cfg, index)
+        return build_source(cfg, index)
 
     async def write(self, values: dict[str, float], ts: float) -> None:
         await self.edge.data({self.metric_names[s]: v for s, v in values.items()}, ts)
@@ -283,23 +319,27 @@ class SparkplugHarness(Harness):
 # --- the suite ---------------------------------------------------------------------------------
 
 
-CONNECTORS = ["opcua", "mqtt-json", "sparkplug", "modbus"]
+# harness name → harness; one per registered connector protocol (checked below).
+HARNESSES: dict[str, type[Harness]] = {
+    h.name: h for h in (OpcUaHarness, MqttJsonHarness, SparkplugHarness, ModbusHarness)
+}
+CONNECTORS = list(HARNESSES)
+
+
+def test_every_registered_connector_has_a_conformance_harness() -> None:
+    covered = {h.protocol for h in HARNESSES.values()}
+    missing = [c.protocol for c in registered_connectors() if c.protocol not in covered]
+    assert not missing, f"registered connectors without a conformance harness: {missing}"
+    registered = {c.protocol for c in registered_connectors()}
+    stale = sorted(covered - registered)
+    assert not stale, f"harnesses for protocols no longer registered: {stale}"
 
 
 @pytest.fixture
 def built(request: pytest.FixtureRequest) -> Harness:
     """The harness of the parametrised connector; only its peer is started. (A sync fixture:
     it requests the async peer fixtures lazily, which an async fixture cannot.)"""
-    name = request.node.callspec.params["harness"]
-    if name == "opcua":
-        return OpcUaHarness(request.getfixturevalue("opcua_peer"))
-    if name == "modbus":
-        return ModbusHarness(request.getfixturevalue("modbus_peer"))
-    proxy = request.getfixturevalue("broker_proxy")
-    broker = request.getfixturevalue("mosquitto")
-    if name == "mqtt-json":
-        return MqttJsonHarness(proxy, broker)
-    return SparkplugHarness(proxy, broker)
+    return HARNESSES[request.node.callspec.params["harness"]].from_request(request)
 
 
 @pytest.fixture(params=CONNECTORS)
@@ -364,6 +404,9 @@ async def test_values_arrive_with_indices_values_and_timestamps(
     harness: Harness, index: PlantIndex, collect
 ):
     source = await harness.make_source(index)
+    # built by the connector registered for the harness's protocol
+    assert type(source) is harness.source_type
+    assert connector_for(source.config).protocol == harness.protocol
     col = collect(source)
     await write_until_seen(
         harness,

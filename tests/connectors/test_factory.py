@@ -4,17 +4,38 @@ factory that builds sources from it, and merging several sources for the edge no
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Literal
 
 import pytest
 from connector_peers import ModbusPeer
+from pydantic import BaseModel
 
-from plantmind.connectors.factory import MergedSource, build_sources, merge_sources
+from plantmind.connectors import factory
+from plantmind.connectors.base import Source
+from plantmind.connectors.factory import (
+    MergedSource,
+    build_source,
+    build_sources,
+    connector_for,
+    merge_sources,
+    register_connector,
+    registered_connectors,
+)
 from plantmind.connectors.modbus import ModbusSource, encode_value
 from plantmind.connectors.mqtt import MqttJsonSource
 from plantmind.connectors.opcua import OpcUaSource
 from plantmind.connectors.sparkplug import SparkplugSource
-from plantmind.core.connectivity import ModbusRegister, validate_connector_signals
+from plantmind.core.connectivity import (
+    ModbusConfig,
+    ModbusRegister,
+    MqttConfig,
+    OpcUaConfig,
+    SparkplugConfig,
+    validate_connector_signals,
+)
 from plantmind.core.plant import PlantConfigError, PlantIndex, example_plant_path, parse_plant
+from plantmind.core.types import SampleBatch
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -115,8 +136,6 @@ async def test_merged_sources_deliver_from_all_and_close_together(index):
         reg = ModbusRegister(signal=["P-101.flow", "P-102.flow"][i], address=0, type="uint16")
         await peer.start()
         await peer.set("holding", 0, encode_value(10 + i, reg))
-        from plantmind.core.connectivity import ModbusConfig
-
         cfg = ModbusConfig(
             protocol="modbus",
             id=f"plc{i}",
@@ -141,3 +160,71 @@ async def test_merged_sources_deliver_from_all_and_close_together(index):
     assert all(s.closed for s in sources)
     for peer in peers:
         await peer.stop()
+
+
+# --- the connector registry --------------------------------------------------------------------
+
+
+class FakeConfig(BaseModel):
+    protocol: Literal["fake"]
+    id: str
+
+
+class FakeSource(Source):
+    def __init__(self, config: FakeConfig, index: PlantIndex) -> None:
+        super().__init__()
+        self.name = config.id
+
+    async def batches(self) -> AsyncIterator[SampleBatch]:  # never iterated
+        return
+        yield
+
+
+def _never(config: BaseModel, index: PlantIndex) -> Source:
+    raise AssertionError("not built")
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the connector registry for the test to change; restored after."""
+    monkeypatch.setattr(factory, "_REGISTRY", dict(factory._REGISTRY))
+
+
+def test_the_registry_holds_the_four_protocols_in_order():
+    assert [(s.protocol, s.config_type) for s in registered_connectors()] == [
+        ("opcua", OpcUaConfig),
+        ("mqtt", MqttConfig),
+        ("sparkplug", SparkplugConfig),
+        ("modbus", ModbusConfig),
+    ]
+
+
+def test_a_registered_connector_is_built_by_build_source(scratch_registry, index):
+    spec = register_connector("fake", FakeConfig, FakeSource)
+    cfg = FakeConfig(protocol="fake", id="fake-1")
+    assert connector_for(cfg) is spec
+    source = build_source(cfg, index)  # type: ignore[arg-type]
+    assert isinstance(source, FakeSource) and source.name == "fake-1"
+
+
+def test_registering_twice_or_under_the_wrong_protocol_is_refused(scratch_registry):
+    with pytest.raises(ValueError, match="'opcua' is already registered"):
+        register_connector("opcua", OpcUaConfig, _never)
+    with pytest.raises(ValueError, match=r"MqttConfig\.protocol is 'mqtt', not 'mqtt2'"):
+        register_connector("mqtt2", MqttConfig, _never)
+
+    class Untagged(BaseModel):  # no protocol field: only the type can clash
+        id: str
+
+    register_connector("untagged", Untagged, _never)
+    with pytest.raises(ValueError, match="Untagged is already the configuration of 'untagged'"):
+        register_connector("untagged2", Untagged, _never)
+    spec = register_connector("opcua", OpcUaConfig, _never, replace=True)
+    cfg = OpcUaConfig(protocol="opcua", id="x", url="opc.tcp://h:4840/", nodes={"a.b": "i=1"})
+    assert connector_for(cfg) is spec
+    assert registered_connectors()[0].protocol == "opcua"  # kept its place
+
+
+def test_an_unknown_configuration_is_a_type_error(index):
+    with pytest.raises(TypeError, match="unknown connector configuration FakeConfig"):
+        build_source(FakeConfig(protocol="fake", id="f"), index)  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
 """Checks every detector must pass: causality, NaN and gaps, a vanished signal, state
-save/restore, bounded memory. New detectors are added to DETECTORS."""
+save/restore, bounded memory. Every detector of the registry (plantmind.detect.registry) has
+an entry in DETECTORS: a registered detector without one fails
+``test_every_registered_detector_has_a_harness``."""
 
 from __future__ import annotations
 
@@ -11,13 +13,26 @@ import pytest
 
 from plantmind.core.types import SampleBatch
 from plantmind.detect.base import Detector
-from plantmind.detect.robust import RobustConfig, RobustSignalDetector
-from plantmind.detect.streaming import StreamingRankDetector
+from plantmind.detect.default import DEFAULT_DETECTOR
+from plantmind.detect.registry import detector_names, make_detector
+from plantmind.detect.robust import RobustConfig
 
+# the harness: how the suite builds each registered detector (a short warm-up where the
+# detector has one, so the checks see it score)
 DETECTORS: dict[str, Callable[[int], Detector]] = {
-    "robust": lambda n: RobustSignalDetector(n, config=RobustConfig(warmup=100)),
-    "streaming": lambda n: StreamingRankDetector(n),
+    "robust": lambda n: make_detector("robust", n, config=RobustConfig(warmup=100)),
+    "streaming": lambda n: make_detector("streaming", n),
 }
+
+
+def test_every_registered_detector_has_a_harness():
+    assert set(detector_names()) == set(DETECTORS)
+    assert DEFAULT_DETECTOR in DETECTORS
+
+
+def test_an_unknown_detector_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match="unknown detector 'nope' \\(known: robust, streaming\\)"):
+        make_detector("nope", 3)
 
 
 def _stream(n_signals: int, n_ticks: int, seed: int = 0) -> SampleBatch:

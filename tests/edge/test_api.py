@@ -160,6 +160,6 @@ def test_a_viewer_cannot_act_on_alerts(anonymous, tokens, node):
 def test_tokens_are_stored_hashed(tokens):
     token = tokens.create("admin", label="test")
     text = tokens.path.read_text()
-    assert token not in text and token.split("_")[2] not in text
+    assert token not in text and token.split("_", 2)[2] not in text  # the secret may hold "_"
     assert tokens.verify(token).role.name == "ADMIN"
     assert tokens.revoke(token.split("_")[1]) and tokens.verify(token) is None

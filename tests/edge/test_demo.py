@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from plantmind.edge.demo import DemoConfig, DemoProgress, run_demo, write_summary
+from plantmind.demo.run import DemoConfig, DemoProgress, run_demo, write_summary
 
 
 @pytest.mark.slow

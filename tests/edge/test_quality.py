@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from plantmind.core.types import SampleBatch
-from plantmind.edge.quality import QualityGate
+from plantmind.detect.quality import QualityGate
 
 
 def test_gate_filters_and_counts():

@@ -9,10 +9,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-import plantmind.edge.demo as demo
+import plantmind.demo.run as demo
+import plantmind.edge.service as edge_service
 from plantmind.core.plant import example_plant_path, load_plant
+from plantmind.demo.pump import PUMP_MODEL_CONFIG, simulate_bearing_histories
 from plantmind.health.rul import RulModel
-from plantmind.health.simulated import PUMP_MODEL_CONFIG, simulate_bearing_histories
 
 
 @pytest.mark.slow
@@ -24,14 +25,14 @@ async def test_demo_shows_bearing_wear_in_health(tmp_path, monkeypatch):
     model.trained_on.update(cycle_s=10.0, asset_kind="centrifugal_pump")
     monkeypatch.setattr(demo, "pump_model", lambda home, plant: model)
     services = []
-    real = demo.HealthService
+    real = edge_service.HealthService
 
     class Recording(real):  # type: ignore[misc, valid-type]
         def attach(self, node):
             services.append(self)
             return super().attach(node)
 
-    monkeypatch.setattr(demo, "HealthService", Recording)
+    monkeypatch.setattr(edge_service, "HealthService", Recording)
     speed = 20_000.0
     cfg = demo.DemoConfig(
         home=tmp_path, duration_s=3600.0 / speed, speed=speed, history_h=0.25, port=None

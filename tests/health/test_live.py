@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from plantmind.connectors.simulator import Fault, PlantSimulator
 from plantmind.core.auth import TokenStore
 from plantmind.core.plant import example_plant_path, load_plant
+from plantmind.demo.pump import PUMP_MODEL_CONFIG, pump_model, simulate_bearing_histories
 from plantmind.edge.api import create_app
-from plantmind.edge.health_service import HealthService, pump_model
 from plantmind.edge.node import EdgeNode
 from plantmind.health.rul import RulModel
-from plantmind.health.simulated import PUMP_MODEL_CONFIG, simulate_bearing_histories
+from plantmind.health.service import HealthService
 from plantmind.sync.outbox import Outbox
 from plantmind.sync.producers import HealthSummaries
 
@@ -56,7 +56,7 @@ def test_bearing_wear_lowers_health_and_rul_through_node_api_and_outbox(plant, m
     service.listeners.append(summaries)
     token = TokenStore.in_home(tmp_path).create("viewer")
     seen = []
-    with TestClient(create_app(node)) as client:
+    with TestClient(create_app(node, health=service)) as client:
         auth = {"Authorization": f"Bearer {token}"}
         while sim.now < T0 + WEAR_START + WEAR_S + 900:
             node.ingest(sim.step(30))
@@ -97,7 +97,7 @@ def test_bearing_wear_lowers_health_and_rul_through_node_api_and_outbox(plant, m
 
 
 def test_pump_model_is_trained_once_and_cached(plant, tmp_path, monkeypatch):
-    import plantmind.health.simulated as simulated
+    import plantmind.demo.pump as simulated
 
     calls = []
     real = simulated.train_pump_model

@@ -8,7 +8,7 @@ from babel.dates import get_date_format
 
 from plantmind.language.conventions import language_convention, locale_convention
 from plantmind.language.dates import DateContext, find_dates
-from plantmind.language.text import Spans
+from plantmind.language.segments import Spans
 
 
 def one(text: str, ctx: DateContext | None = None, language=None):

@@ -7,7 +7,7 @@ import pytest
 
 from plantmind.language.numbers import NumberContext
 from plantmind.language.quantities import find_quantities, resolve_quantity
-from plantmind.language.text import Spans
+from plantmind.language.segments import Spans
 from plantmind.language.units import convert, lookup
 
 

@@ -12,8 +12,8 @@ import plantmind
 from plantmind.cli import app
 from plantmind.language.check import check_message
 from plantmind.language.glossary import Glossary
+from plantmind.language.segments import sentences
 from plantmind.language.spec import SpecError, load_spec
-from plantmind.language.text import sentences
 from plantmind.language.units import lookup
 
 EXAMPLES = Path(plantmind.__file__).parent / "examples" / "language"

@@ -1,6 +1,6 @@
 """Stand-in OpenAI-compatible servers on 127.0.0.1 (real HTTP servers in a thread) that
 record every request and answer as each test scripts it: chat (whole or streamed as
-server-sent events), embeddings and the model list. A server can be stopped and started
+server-sent events) and the model list. A server can be stopped and started
 again on the same port (the centre going away and coming back)."""
 
 from __future__ import annotations
@@ -93,13 +93,6 @@ class StandIn:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 state.requests.append({"path": self.path, **body})
                 state.headers.append(dict(self.headers))
-                if self.path.endswith("/embeddings"):
-                    vecs = [
-                        {"index": i, "embedding": [float(len(t)), 1.0]}
-                        for i, t in enumerate(body["input"])
-                    ]
-                    self._send(200, json.dumps({"data": vecs}).encode())
-                    return
                 reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
                 status, payload, delay = reply(body)
                 if delay:

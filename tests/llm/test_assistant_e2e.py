@@ -89,6 +89,7 @@ def test_a_question_the_documents_cannot_answer_never_reaches_the_model(kb, llm_
 def test_the_assistant_goes_through_the_router_edge_first(
     kb, tmp_path, edge_server, central_server
 ):
+    from plantmind.assist.service import AssistService
     from plantmind.core.routing import LlmSettings
     from plantmind.llm.router import Router
 
@@ -99,11 +100,29 @@ def test_the_assistant_goes_through_the_router_edge_first(
     )  # fmt: skip
     edge_server.say("Use ISO VG 68 turbine oil [1].")
     with Router(settings, home=tmp_path / "home") as router:
-        assistant = Assistant(kb, llm=router.chat_model("assist.answer", requester="test"))
-        ans = assistant.ask("which oil for the pump bearings?")
+        service = AssistService(kb, router, requester="test")
+        ans = service.ask("which oil for the pump bearings?")
         assert ans.model_used == "edge-small (edge)" and ans.citations
         edge_server.stop()
-        ans = assistant.ask("which oil for the pump bearings?")
+        ans = service.ask("which oil for the pump bearings?")
         assert ans.model_used is None and "ISO VG 68" in ans.answer
         assert any("routed to fallback" in n and "edge model unreachable" in n for n in ans.notes)
+        # the extractive answer is the router's fallback: the call log says what was answered
+        assert router.log is not None
+        router.log.flush()
+        row = router.log.recent(1)[0]
+        assert row["placement"] == row["model"] == "fallback" and row["requester"] == "test"
     assert central_server.requests == []  # nothing placed the assistant on the centre
+
+
+def test_a_router_without_a_model_answers_extractively_without_a_task(kb, tmp_path):
+    from plantmind.assist.service import AssistService
+    from plantmind.llm.router import Router
+
+    with Router(home=tmp_path / "home") as router:
+        ans = AssistService(kb, router).ask("pump seal leaking drops per minute")
+        assert not ans.declined and ans.model_used is None
+        assert not any("extractive answer instead" in n for n in ans.notes)
+        assert router.log is not None
+        router.log.flush()
+        assert router.log.recent() == []

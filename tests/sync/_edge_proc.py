@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from plantmind.sync.forwarder import Backoff, Forwarder
+from plantmind.sync.forwarder import Forwarder, JitteredBackoff
 from plantmind.sync.outbox import Outbox
 from plantmind.sync.transport_http import HttpTransport
 
@@ -22,7 +22,11 @@ async def main(a: argparse.Namespace) -> int:
     outbox = Outbox(Path(a.home) / "outbox.db", a.site)
     transport = HttpTransport(a.hub, a.token, timeout_s=5.0)
     fwd = Forwarder(
-        outbox, transport, batch_events=a.batch, idle_s=0.02, backoff=Backoff(base=0.05, cap=0.5)
+        outbox,
+        transport,
+        batch_events=a.batch,
+        idle_s=0.02,
+        backoff=JitteredBackoff(base=0.05, cap=0.5),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(fwd.run(stop))

@@ -14,7 +14,7 @@ import pytest
 from plantmind.core.plant import EgressPolicy
 from plantmind.store.central import CentralStore
 from plantmind.sync.egress import EgressRefusedError
-from plantmind.sync.forwarder import Backoff, EmbeddedTransport, Forwarder, TransportError
+from plantmind.sync.forwarder import EmbeddedTransport, Forwarder, JitteredBackoff, TransportError
 from plantmind.sync.outbox import Outbox, queued_rows
 from plantmind.sync.wire import Batch, decode_batch
 
@@ -89,7 +89,7 @@ def test_sending_a_batch_again_stores_it_once(tmp_path, outbox):
 
 
 def test_backoff_grows_with_jitter_up_to_the_cap_and_resets():
-    b = Backoff(base=0.1, cap=1.0, rng=random.Random(1))
+    b = JitteredBackoff(base=0.1, cap=1.0, rng=random.Random(1))
     delays = [b.next_delay() for _ in range(8)]
     for n, d in enumerate(delays):
         top = min(1.0, 0.1 * 2**n)
@@ -122,7 +122,7 @@ def test_forwarder_retries_with_backoff_and_audits_every_attempt(tmp_path, outbo
     from plantmind.central.inbox import Inbox
 
     transport = _Flaky(EmbeddedTransport(Inbox(store).receive), fails=3)
-    fwd = Forwarder(outbox, transport, backoff=Backoff(base=0.01, cap=0.05), idle_s=0.01)
+    fwd = Forwarder(outbox, transport, backoff=JitteredBackoff(base=0.01, cap=0.05), idle_s=0.01)
     outbox.put_many([("alerts", {"n": i}) for i in range(30)])
 
     async def run() -> None:

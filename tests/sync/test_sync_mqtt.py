@@ -15,14 +15,14 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from plantmind.central.hub import Hub, default_db_url
+from plantmind.central.service import CentralService, default_db_url
 from plantmind.connectors.simulator import PlantSimulator, demo_fault_schedule
 from plantmind.detect.robust import RobustConfig
 from plantmind.edge.node import EdgeNode
 from plantmind.sync.egress import EgressRefusedError
-from plantmind.sync.forwarder import Backoff, Forwarder, TransportError
+from plantmind.sync.forwarder import Forwarder, JitteredBackoff, TransportError
 from plantmind.sync.outbox import Outbox
-from plantmind.sync.transport_mqtt import MqttConfig, MqttHubListener, MqttTransport
+from plantmind.sync.transport_mqtt import HubMqttConfig, MqttHubListener, MqttTransport
 from plantmind.sync.uplink import SiteUplink
 from plantmind.sync.wire import decode_batch
 
@@ -30,12 +30,14 @@ pytestmark = pytest.mark.service
 
 
 @pytest.fixture
-def cfg(mqtt_broker) -> MqttConfig:
+def cfg(mqtt_broker) -> HubMqttConfig:
     host, port = mqtt_broker
-    return MqttConfig(host=host, port=port, prefix=f"plantmind-test/{uuid.uuid4().hex[:8]}")
+    return HubMqttConfig(host=host, port=port, prefix=f"plantmind-test/{uuid.uuid4().hex[:8]}")
 
 
-async def _listen(hub: Hub, cfg: MqttConfig, stop: asyncio.Event) -> asyncio.Task[None]:
+async def _listen(
+    hub: CentralService, cfg: HubMqttConfig, stop: asyncio.Event
+) -> asyncio.Task[None]:
     listener = MqttHubListener(cfg, hub.inbox.receive)
     task = asyncio.create_task(listener.run(stop))
     await asyncio.wait_for(listener.connected.wait(), 10)
@@ -43,13 +45,13 @@ async def _listen(hub: Hub, cfg: MqttConfig, stop: asyncio.Event) -> asyncio.Tas
 
 
 def test_batches_are_delivered_once_and_only_the_hub_ack_removes_them(tmp_path, cfg):
-    hub = Hub(default_db_url(tmp_path / "hub"), tmp_path / "hub")
+    hub = CentralService(default_db_url(tmp_path / "hub"), tmp_path / "hub")
     outbox = Outbox(tmp_path / "outbox.db", "M1")
     outbox.put_many([("aggregates", {"n": i}) for i in range(20_000)])
 
     async def main() -> None:
         transport = MqttTransport(cfg, "M1", ack_timeout_s=1.0)
-        fwd = Forwarder(outbox, transport, batch_events=2500, backoff=Backoff(0.05, 0.2))
+        fwd = Forwarder(outbox, transport, batch_events=2500, backoff=JitteredBackoff(0.05, 0.2))
         # no hub listening: the broker PUBACKs, the batch is dropped, nothing leaves the outbox
         with pytest.raises(TransportError, match="no ack from the hub"):
             await fwd.step()
@@ -106,7 +108,7 @@ def _check_event(cat: str, data: dict[str, Any]) -> None:
 def test_default_policy_puts_no_raw_data_on_the_broker_or_in_the_hub(tmp_path, cfg, plant):
     """An edge node on the simulated plant with faults, its uplink over MQTT, everything on
     the test's topics recorded (subscribed to ``#``) and inspected."""
-    hub = Hub(default_db_url(tmp_path / "hub"), tmp_path / "hub")
+    hub = CentralService(default_db_url(tmp_path / "hub"), tmp_path / "hub")
     node = EdgeNode(
         plant, tmp_path / "edge", restore=False, detector_config=RobustConfig(warmup=300)
     )

@@ -15,7 +15,7 @@ collect_ignore_glob = ["test_*.py"] if _MISSING else []
 
 @pytest.fixture(scope="session")
 def good_dir(tmp_path_factory) -> Path:
-    from plantmind.vision.synthetic import write_parts
+    from plantmind.demo.parts import write_parts
 
     d = tmp_path_factory.mktemp("good")
     write_parts(d, 40, seed=1, size=(96, 112))

@@ -7,10 +7,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from plantmind.demo.parts import PART_DEFECTS, make_part, png_bytes
 from plantmind.vision.backbone import _heat, train_backbone_model
 from plantmind.vision.images import list_images, normalise, resize
 from plantmind.vision.runtime import InspectionModel
-from plantmind.vision.synthetic import PART_DEFECTS, make_part, png_bytes
 
 # the tests export their stand-in backbone with torch's legacy exporter, which warns
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

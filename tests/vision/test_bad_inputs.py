@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from plantmind.demo.parts import make_part, png_bytes, write_parts
 from plantmind.vision.images import ImageError, list_images, load_image
-from plantmind.vision.synthetic import make_part, png_bytes, write_parts
 from plantmind.vision.threshold import NotEnoughGoodImages
 from plantmind.vision.train import TrainConfig, TrainingError, train_model
 

@@ -9,7 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from plantmind.cli import app
-from plantmind.vision.synthetic import write_parts
+from plantmind.demo.parts import write_parts
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from plantmind.vision.demo import DemoInspection
+from plantmind.demo.inspection import DemoInspection
 
 
 def test_demo_station_trains_and_inspects_generated_parts(tmp_path, plant):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from plantmind.demo.parts import PART_DEFECTS, make_part
 from plantmind.vision.images import normalise, resize
 from plantmind.vision.net import SegNet
 from plantmind.vision.runtime import InspectionModel, combine, image_score
-from plantmind.vision.synthetic import PART_DEFECTS, make_part
 from plantmind.vision.train import torch_heatmaps, torch_outputs
 
 #: float32 through two runtimes with different kernels: heatmaps in [0, 1] agree to 1e-4.

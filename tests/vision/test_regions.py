@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from plantmind.core.plant import Region
+from plantmind.demo.parts import make_part, png_bytes
 from plantmind.vision.images import region_mask
 from plantmind.vision.runtime import InspectionModel
-from plantmind.vision.synthetic import make_part, png_bytes
 
 
 def test_region_mask_in_original_pixels():

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plantmind.core.auth import TokenStore
+from plantmind.demo.parts import make_part, png_bytes
 from plantmind.edge.api import create_app
 from plantmind.edge.node import EdgeNode
 from plantmind.vision.station import VisionStations
-from plantmind.vision.synthetic import make_part, png_bytes
 
 from .test_bad_inputs import huge_png_header
 

@@ -45,8 +45,8 @@ def test_thresholds_round_trip():
 
 def test_trained_model_threshold_comes_from_held_out_good_images(trained):
     """No defect was ever shown; the threshold still fails defects and passes most good parts."""
+    from plantmind.demo.parts import PART_DEFECTS, make_part, png_bytes
     from plantmind.vision.runtime import InspectionModel
-    from plantmind.vision.synthetic import PART_DEFECTS, make_part, png_bytes
 
     directory, _result = trained
     model = InspectionModel(directory)

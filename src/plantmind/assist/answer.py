@@ -3,26 +3,41 @@ passages and procedure steps) or a model's answer grounded on the same passages.
 
 A model's citations are parsed from its ``[n]`` markers and only numbers of passages that
 were actually sent survive, so the answer cannot cite anything that was not retrieved. When a
-model fails or times out, the extractive answer is given with a note saying so.
+model fails or times out, the extractive answer is given with a note saying so. Through the
+router (task kind ``assist.answer``) the extractive answer is the router's own deterministic
+fallback, so the call log records the answer that was actually given.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plantmind.assist.context import LiveContext
 from plantmind.core.types import Citation
 from plantmind.knowledge.index import Hit, KnowledgeIndex, SearchResult, is_identifier
 from plantmind.knowledge.text import tokenize
 from plantmind.llm.client import ChatModel, LLMError, LLMTimeout
+from plantmind.llm.policy import Task
 
-__all__ = ["MAX_QUESTION_CHARS", "NOT_FOUND", "Answer", "Assistant", "DeclinePolicy"]
+if TYPE_CHECKING:
+    from plantmind.llm.router import Router
+
+__all__ = [
+    "ASSIST_TASK",
+    "MAX_QUESTION_CHARS",
+    "NOT_FOUND",
+    "Answer",
+    "Assistant",
+    "DeclinePolicy",
+]
 
 MAX_QUESTION_CHARS = 2_000
 NOT_FOUND = "Not found in the plant documents."
+ASSIST_TASK = "assist.answer"  # the router's task kind of a grounded answer
 
 _MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"“•])")
@@ -127,12 +142,24 @@ def _where(h: Hit) -> str:
     return ", ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """What the model step gave: a model's raw text and name, or (``note`` set) no model
+    answer, with the extractive ``text`` when the router's fallback already made it."""
+
+    text: str | None
+    model: str | None = None
+    note: str | None = None
+
+
 class Assistant:
     """Answers questions from a :class:`KnowledgeIndex` (see the module docstring).
 
-    ``llm``: a chat model for generated answers (a :class:`~plantmind.llm.client.ChatClient`
-    or, in the services, the router's ``assist.answer`` view, which places the call by the
-    site's policy), or None for extractive answers only.
+    ``llm``: a chat model for generated answers (a :class:`~plantmind.llm.client.ChatClient`),
+    or ``router``: the site's router, which places each ``assist.answer`` task by the
+    ``llm:`` policy with the extractive answer as its fallback (``requester`` names the
+    caller in its call log). A router with no model on any tier runs no task. With neither,
+    answers are extractive only.
     ``passages``: how many distinct pages are retrieved and, with a model, sent.
     """
 
@@ -141,17 +168,30 @@ class Assistant:
         index: KnowledgeIndex,
         *,
         llm: ChatModel | None = None,
+        router: Router | None = None,
+        requester: str = "local",
         policy: DeclinePolicy | None = None,
         passages: int = 5,
     ) -> None:
+        if llm is not None and router is not None:
+            raise ValueError("give the assistant a chat model or a router, not both")
         self.index = index
         self.llm = llm
+        # Without a model on any tier every task would take the fallback: answering
+        # extractively right away gives the same answer without a fallback note and without
+        # a call-log row per question.
+        self.router = router if router is not None and router.has_model else None
+        if self.router is not None:
+            self.router.policy.kind(ASSIST_TASK)  # an unknown kind fails here, at wiring time
+        self.requester = requester
         self.policy = policy or DeclinePolicy()
         self.passages = passages
 
     def ask(
         self, question: str, *, asset: str | None = None, context: LiveContext | None = None
     ) -> Answer:
+        """Answer ``question`` (``context``: the asset's live context, quoted in the answer
+        and shown to a model). Raises ValueError for an empty question."""
         t0 = time.perf_counter()
         notes: list[str] = []
         q = " ".join(question.split())
@@ -179,24 +219,28 @@ class Assistant:
         model_used = None
         answer_text: str | None = None
         citations: list[Citation] = []
-        if self.llm is not None:
+        if self.llm is not None or self.router is not None:
             t_model = time.perf_counter()
-            try:
-                answer_text, cited, model_used, said_not_found = self._generate(q, hits, context)
-                citations = [retrieved[i] for i in cited]
-                if said_not_found:
+            reply = self._model_reply(
+                _prompt(q, hits, context), lambda: self._extract(result.terms, hits)
+            )
+            if reply.note is not None:
+                notes.append(reply.note)
+                answer_text, citations = reply.text, retrieved
+            else:
+                text = (reply.text or "").strip()
+                if re.fullmatch(r"\W*NOT[ _]FOUND\W*", text, flags=re.IGNORECASE) or not text:
                     timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
                     timings["total_ms"] = (time.perf_counter() - t0) * 1e3
                     return Answer(
-                        q, NOT_FOUND, True, [], retrieved, model_used, timings, notes, context,
+                        q, NOT_FOUND, True, [], retrieved, reply.model, timings, notes, context,
                         "the model found no answer in the passages",
                     )  # fmt: skip
+                answer_text, cited = keep_valid_citations(text, len(hits))
+                citations = [retrieved[i] for i in cited]
+                model_used = reply.model
                 if not cited:
                     notes.append("the model cited no passage; check the retrieved passages")
-            except LLMTimeout as exc:
-                notes.append(f"model timed out ({exc}); extractive answer instead")
-            except LLMError as exc:
-                notes.append(f"model failed ({exc}); extractive answer instead")
             timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
         if answer_text is None:
             answer_text, citations = self._extract(result.terms, hits), retrieved
@@ -222,25 +266,43 @@ class Assistant:
         return "\n".join(lines)
 
     # -- generated -----------------------------------------------------------------------
-    def _generate(
-        self, q: str, hits: list[Hit], context: LiveContext | None
-    ) -> tuple[str, list[int], str, bool]:
+    def _model_reply(self, messages: list[dict[str, Any]], extract: Callable[[], str]) -> _Reply:
+        if self.router is not None:
+            return self._routed_reply(messages, extract)
         assert self.llm is not None
-        blocks = [f"[{n}] ({_where(h)})\n{h.chunk.text}" for n, h in enumerate(hits, start=1)]
-        user = "Passages from the plant documents:\n\n" + "\n\n".join(blocks)
-        if context is not None:
-            user += "\n\n" + context.describe()
-        user += f"\n\nQuestion: {q}"
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user},
-        ]
-        res = self.llm.chat(messages)
-        text = res.text.strip()
-        if re.fullmatch(r"\W*NOT[ _]FOUND\W*", text, flags=re.IGNORECASE) or not text:
-            return NOT_FOUND, [], res.model, True
-        text, cited = keep_valid_citations(text, len(hits))
-        return text, cited, res.model, False
+        try:
+            res = self.llm.chat(messages)
+        except LLMTimeout as exc:
+            return _Reply(None, note=f"model timed out ({exc}); extractive answer instead")
+        except LLMError as exc:
+            return _Reply(None, note=f"model failed ({exc}); extractive answer instead")
+        return _Reply(res.text, res.model)
+
+    def _routed_reply(self, messages: list[dict[str, Any]], extract: Callable[[], str]) -> _Reply:
+        assert self.router is not None
+        # interactive: a technician waits for the answer, so the task is never queued
+        task = Task(ASSIST_TASK, messages, requester=self.requester, can_wait=False)
+        res = self.router.run(task, fallback=lambda _task: extract())
+        if res.outcome == "ok" and res.text is not None:
+            return _Reply(res.text, f"{res.model} ({res.placement})")
+        why = f"routed to {res.placement} by rule {res.decision.rule!r}: {res.reason}"
+        verb = "timed out" if res.outcome == "timeout" else "failed"
+        # a refusal runs no fallback (res.text is None): ask() extracts the answer itself
+        return _Reply(res.text, note=f"model {verb} ({why}); extractive answer instead")
+
+
+def _prompt(q: str, hits: list[Hit], context: LiveContext | None) -> list[dict[str, Any]]:
+    """The chat messages of a generated answer: the numbered passages (numbered as the
+    citations are), the live context and the question."""
+    blocks = [f"[{n}] ({_where(h)})\n{h.chunk.text}" for n, h in enumerate(hits, start=1)]
+    user = "Passages from the plant documents:\n\n" + "\n\n".join(blocks)
+    if context is not None:
+        user += "\n\n" + context.describe()
+    user += f"\n\nQuestion: {q}"
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": user},
+    ]
 
 
 SYSTEM_PROMPT = (

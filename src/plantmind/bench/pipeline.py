@@ -57,7 +57,7 @@ def run_pipeline_bench(
 
     with tempfile.TemporaryDirectory() as tmp:
         node = EdgeNode(plant, Path(home or tmp), restore=False)
-        warm_blocks = int(np.ceil(node.detector.config.warmup / block_ticks)) + 1
+        warm_blocks = int(np.ceil(node.detector.warmup / block_ticks)) + 1
         say(f"warming up the detector ({warm_blocks * block_ticks} ticks) ...")
         k = 0
         for _ in range(warm_blocks):

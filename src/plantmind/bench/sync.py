@@ -29,11 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plantmind.central.hub import Hub
+from plantmind.central.service import CentralService
 from plantmind.store.central import CentralStore
 from plantmind.sync.forwarder import EmbeddedTransport, Forwarder, Transport
 from plantmind.sync.outbox import Outbox
-from plantmind.sync.transport_mqtt import MqttConfig, MqttTransport
+from plantmind.sync.transport_mqtt import HubMqttConfig, MqttTransport
 
 __all__ = ["run_sync_bench"]
 
@@ -91,7 +91,7 @@ def _pg_url_with_schema(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
-async def _mqtt_path(work: Path, n: int, pg_url: str, mqtt: MqttConfig) -> dict[str, Any]:
+async def _mqtt_path(work: Path, n: int, pg_url: str, mqtt: HubMqttConfig) -> dict[str, Any]:
     import sqlalchemy as sa
 
     schema = f"pm_bench_{uuid.uuid4().hex[:8]}"
@@ -128,7 +128,7 @@ async def _mqtt_path(work: Path, n: int, pg_url: str, mqtt: MqttConfig) -> dict[
             "broker": mqtt.destination, "hub": "separate process"}  # fmt: skip
 
 
-def _start_hub_process(home: Path, url: str, mqtt: MqttConfig) -> subprocess.Popen[bytes]:
+def _start_hub_process(home: Path, url: str, mqtt: HubMqttConfig) -> subprocess.Popen[bytes]:
     import httpx
 
     with socket.socket() as s:
@@ -160,7 +160,7 @@ def _start_hub_process(home: Path, url: str, mqtt: MqttConfig) -> subprocess.Pop
 
 
 async def _embedded_path(work: Path, n: int) -> dict[str, Any]:
-    hub = Hub(f"sqlite:///{work / 'hub-sqlite' / 'central.db'}", work / "hub-sqlite")
+    hub = CentralService(f"sqlite:///{work / 'hub-sqlite' / 'central.db'}", work / "hub-sqlite")
     try:
         outbox = Outbox(work / "site-embedded" / "outbox.db", "bench-embedded")
         try:
@@ -179,7 +179,7 @@ def run_sync_bench(
     *,
     n_events: int = 200_000,
     pg_url: str | None = None,
-    mqtt: MqttConfig | None = None,
+    mqtt: HubMqttConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run both paths and write a JSON list, one object per path (``path``,
@@ -194,7 +194,9 @@ def run_sync_bench(
         say(f"MQTT + PostgreSQL path: {n_events:,} events ...")
         try:
             results.append(
-                asyncio.run(_mqtt_path(work, n_events, pg_url or DEFAULT_PG, mqtt or MqttConfig()))
+                asyncio.run(
+                    _mqtt_path(work, n_events, pg_url or DEFAULT_PG, mqtt or HubMqttConfig())
+                )
             )
         except Exception as exc:  # a missing service is a result to report, not a crash
             results.append(

@@ -14,7 +14,6 @@ import builtins
 import json
 import logging
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,12 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from plantmind.core.ids import new_id
+from plantmind.store.sqlite import connect
 
-__all__ = ["JobContext", "JobError", "JobRunner", "JobStore", "UnknownJobKind"]
+__all__ = ["MIGRATIONS", "JobContext", "JobError", "JobRunner", "JobStore", "UnknownJobKind"]
 
 log = logging.getLogger("plantmind.central.jobs")
 
-_SCHEMA = """
+# The job table's migrations (plantmind.store.sqlite, owner "central.jobs"): append-only.
+# 1 is exactly what the hub created on every start before versioning, so its files upgrade
+# in place.
+MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, params TEXT NOT NULL,
     submitted_by TEXT NOT NULL, created REAL NOT NULL, started REAL, finished REAL,
@@ -36,7 +40,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     message TEXT NOT NULL DEFAULT '', result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
-"""
+""",
+]
 STATUSES = ("queued", "running", "done", "failed")
 
 
@@ -81,9 +86,15 @@ class JobStore:
         self.root = Path(home) / "jobs"
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(Path(home) / "jobs.db", check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        # isolation_level="": the methods below commit through `with self._db:`;
+        # check_same_thread=False: worker threads and the API share it, behind self._lock.
+        self._db = connect(
+            Path(home) / "jobs.db",
+            isolation_level="",
+            check_same_thread=False,
+            busy_timeout_s=30,
+            migrations={"central.jobs": MIGRATIONS},
+        )
 
     def create(
         self, kind: str, params: dict[str, Any], files: Mapping[str, bytes], submitted_by: str

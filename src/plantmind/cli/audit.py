@@ -23,22 +23,16 @@ def audit(
 ) -> None:
     """Show every send to the hub (time, destination, categories, bytes, seq range, outcome)
     and the outbox's counters (queued, delivered, dropped and refused per category)."""
-    import sqlite3
-
     from plantmind.sync.audit import read_audit
+    from plantmind.sync.outbox import read_stats
 
     db = resolve_home(home) / "outbox.db"
     if not db.exists():
         raise missing_state("outbox (nothing was queued for a hub from this home)", db)
     rows = read_audit(db, limit=limit, outcome="failed" if failed else None)
-    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-        queued = dict(
-            conn.execute("SELECT category, count(*) FROM outbox GROUP BY category").fetchall()
-        )
-    finally:
-        conn.close()
+    # read-only: the edge node may be running and owns the file
+    stats = read_stats(db)
+    counters, queued = stats.counters, stats.queued_by_category
     if as_json:
         doc = {"sends": [r.to_dict() for r in rows], "counters": counters, "queued": queued}
         console.print_json(json.dumps(doc))

@@ -52,8 +52,8 @@ def central_run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the hub: HTTP ingest and API, MQTT listener, fleet store, analysis jobs."""
-    from plantmind.central.hub import Hub, default_db_url
-    from plantmind.sync.transport_mqtt import MqttConfig
+    from plantmind.central.service import CentralService, default_db_url
+    from plantmind.sync.transport_mqtt import HubMqttConfig
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -66,9 +66,9 @@ def central_run(
         from plantmind.llm.router import Router
 
         router = Router.from_plant(plant_or_fail(plant)[0], root / "llm", env=False)
-    hub = Hub(url, root, router=router)
+    hub = CentralService(url, root, router=router)
     cfg = (
-        MqttConfig(
+        HubMqttConfig(
             host=mqtt_host,
             port=mqtt_port,
             username=mqtt_username,

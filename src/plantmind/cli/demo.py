@@ -33,7 +33,7 @@ def demo(
     home: HomeOpt = None,
 ) -> None:
     """Run the simulated plant with an edge node, its API and page at http://127.0.0.1:8080."""
-    from plantmind.edge.demo import DemoConfig, DemoProgress, run_demo, write_summary
+    from plantmind.demo.run import DemoConfig, DemoProgress, run_demo, write_summary
     from plantmind.edge.server import PortInUseError
 
     setup_logging(False)

@@ -8,7 +8,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,10 +19,7 @@ from plantmind.cli.common import fail as _fail
 from plantmind.core.ids import iso
 from plantmind.core.settings import resolve_home
 
-if TYPE_CHECKING:
-    from plantmind.core.plant import Plant
-
-__all__ = ["ask", "docs_app", "live_context_from_store", "open_index", "plant_documents"]
+__all__ = ["ask", "docs_app", "open_index", "plant_documents"]
 
 docs_app = typer.Typer(help="Documents of the knowledge index (manuals, SOPs, work orders).")
 
@@ -186,33 +183,6 @@ def docs_remove(
         raise _fail(f"not in the index: {', '.join(missing)} (see plantmind docs list)", 1)
 
 
-def live_context_from_store(plant: Plant, asset: str, home: Path, index: Any) -> Any:
-    """An asset's live context without a running node: open alerts and the newest minute
-    averages from the edge store (if one exists), recent work orders from the index."""
-    from plantmind.assist.context import build_context
-
-    alerts: list[Any] = []
-    latest: dict[str, tuple[float, float]] = {}
-    db = home / "edge.db"
-    if db.exists():
-        from plantmind.store.edge import EdgeStore
-
-        store = EdgeStore(db)
-        try:
-            alerts = [
-                a for a in store.list_alerts(asset_id=asset, limit=50) if str(a.state) != "resolved"
-            ]
-            for s in plant.asset(asset).signals:
-                series = store.aggregates(s.id, limit=1)
-                if len(series):
-                    latest[s.id] = (float(series.start[-1]), float(series.mean[-1]))
-        finally:
-            store.close()
-    return build_context(
-        plant, asset, alerts=alerts, latest=latest, work_orders=index.work_orders(asset)
-    )
-
-
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in your own words.")],
     asset: Annotated[
@@ -237,7 +207,8 @@ def ask(
 ) -> None:
     """Ask the plant documents a question; the answer cites document, page and section, or
     says the documents do not answer it."""
-    from plantmind.assist.answer import Assistant
+    from plantmind.assist.live import StoreLive
+    from plantmind.assist.service import AssistService
     from plantmind.llm.client import ChatClient, LLMConfig
     from plantmind.llm.router import Router
 
@@ -255,11 +226,12 @@ def ask(
         if index.size == 0:
             index.close()
             raise _fail("no documents could be indexed: add some with plantmind docs add PATH")
-    context = None
+    model, _ = plant_or_fail(plant)
     if asset:
-        model, _ = plant_or_fail(plant)
+        # checked before the router opens its queue, call log and key in the home, so a
+        # mistyped --asset leaves nothing behind
         try:
-            context = live_context_from_store(model, asset, root, index)
+            model.asset(asset)
         except KeyError:
             index.close()
             raise _fail(f"unknown asset {asset!r}") from None
@@ -270,13 +242,17 @@ def ask(
         edge = ChatClient(
             LLMConfig(base_url=llm_url, model=llm_model or "default", timeout_s=llm_timeout)
         )
-    router = Router.from_plant(plant_or_fail(plant)[0], root, env=False, edge=edge)
-    llm = router.chat_model("assist.answer", requester="cli") if router.has_model else None
+    router = Router.from_plant(model, root, env=False, edge=edge)
+    live: StoreLive | None = None
     try:
-        answer = Assistant(index, llm=llm).ask(question, asset=asset, context=context)
+        if asset:  # without a running node, the asset's live state is its edge store's
+            live = StoreLive.open(model, root / "edge.db", index)
+        answer = AssistService(index, router, requester="cli").ask(question, asset, live)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     finally:
+        if live is not None:
+            live.close()
         router.close()  # closes the edge client too
         index.close()
     if as_json:

@@ -52,9 +52,8 @@ def edge_run(
 
     from plantmind.core.connectivity import validate_connector_signals
     from plantmind.core.ids import now
-    from plantmind.edge.api import create_app
-    from plantmind.edge.node import EdgeNode
-    from plantmind.edge.server import PortInUseError, start_server
+    from plantmind.edge.server import PortInUseError
+    from plantmind.edge.service import EdgeService, SiteError, pick_site
 
     setup_logging(verbose)
     model, _ = plant_or_fail(plant)
@@ -69,12 +68,10 @@ def edge_run(
         source = "connectors" if has_connectors else "simulator"
     if source == "connectors" and not has_connectors:
         raise fail("--source connectors: the plant defines no connectors (sites[].connectors)")
-    site_ids = [s.id for s in model.sites]
-    site_id = site or site_ids[0]
-    if site_id not in site_ids:
-        raise fail(f"--site {site_id!r} is not a site of the plant ({', '.join(site_ids)})")
-    if hub and len(site_ids) > 1 and site is None:
-        raise fail(f"the plant has several sites ({', '.join(site_ids)}): name one with --site")
+    try:
+        site_id = pick_site(model, site, required=hub is not None)
+    except SiteError as exc:
+        raise fail(str(exc)) from None
 
     def make_transport() -> Any:
         assert hub is not None
@@ -88,10 +85,10 @@ def edge_run(
         if hub.startswith(("mqtt://", "mqtts://")):
             from urllib.parse import urlparse
 
-            from plantmind.sync.transport_mqtt import MqttConfig, MqttTransport
+            from plantmind.sync.transport_mqtt import HubMqttConfig, MqttTransport
 
             u = urlparse(hub)
-            cfg = MqttConfig(
+            cfg = HubMqttConfig(
                 host=u.hostname or "127.0.0.1",
                 port=u.port or (8883 if u.scheme == "mqtts" else 1883),
                 username=os.environ.get("PLANTMIND_MQTT_USERNAME"),
@@ -104,54 +101,30 @@ def edge_run(
     transport = make_transport() if hub else None
 
     async def main() -> None:
-        from plantmind.edge.health_service import HealthService, load_models
-
-        node = EdgeNode(model, root)
         # live health and RUL for every asset kind with a model under <home>/health/models
         # (`plantmind health train`); the others get a deviation-based health index
-        health = HealthService(model, load_models(root)).attach(node)
-        uplink = None
-        if transport is not None:
-            from plantmind.sync.uplink import SiteUplink
-
-            # plant time (the data's clock) drives the hourly aggregates, also for replays and
-            # a simulator running faster than real time
-            uplink = SiteUplink(
-                root, site_id, transport, model.egress, clock=lambda: node.stats.last_ts or now()
-            )
-            uplink.attach(node)
-            health.listeners.append(uplink.health)
-            uplink.start()
-        server, task = await start_server(create_app(node), host, port)
-        console.print(
-            f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
-        )
+        service = EdgeService(model, root, site=site_id, transport=transport)
+        service.start()
         feed: Source | None = None
+        if source == "simulator":
+            from plantmind.connectors.simulator import PlantSimulator, SimulatorSource
+
+            feed = SimulatorSource(PlantSimulator(model, seed=seed, start_ts=now()), speed=speed)
+        elif source == "connectors":
+            from plantmind.connectors.factory import build_sources, merge_sources
+
+            index = service.node.index
+            feed = merge_sources([s for st in model.sites for s in build_sources(st, index)])
+
+        def ready() -> None:
+            console.print(
+                f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
+            )
+
         try:
-            if source == "simulator":
-                from plantmind.connectors.simulator import PlantSimulator, SimulatorSource
-
-                feed = SimulatorSource(
-                    PlantSimulator(model, seed=seed, start_ts=now()), speed=speed
-                )
-            elif source == "connectors":
-                from plantmind.connectors.factory import build_sources, merge_sources
-
-                feed = merge_sources(
-                    [s for st in model.sites for s in build_sources(st, node.index)]
-                )
-            if feed is not None:
-                await node.run(feed)
-            else:
-                await task
+            await service.run(feed, host=host, port=port, on_ready=ready)
         finally:
-            if feed is not None:
-                await feed.close()
-            server.should_exit = True
-            await task
-            if uplink is not None:
-                await uplink.close()
-            node.close()
+            await service.close()
 
     try:
         asyncio.run(main())

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from plantmind.comply.ingest import StandardText
-from plantmind.knowledge.loaders import _pages
+from plantmind.knowledge.loaders import split_lines, text_pages
 
 __all__ = [
     "Clause",
     "ClauseKind",
     "ClauseTree",
-    "NotAnalysed",
+    "UnplacedPassage",
     "parse_clauses",
     "parse_text",
 ]
@@ -71,7 +71,7 @@ class Clause:
 
 
 @dataclass(frozen=True, slots=True)
-class NotAnalysed:
+class UnplacedPassage:
     """Something in the standard the parser could not place: where, an excerpt, and why."""
 
     where: str
@@ -84,7 +84,7 @@ class ClauseTree:
     source: str
     section: str | None
     clauses: list[Clause]
-    not_analysed: list[NotAnalysed]
+    not_analysed: list[UnplacedPassage]
     pages: int
     problems: list[str] = field(default_factory=list)
     by_id: dict[str, Clause] = field(default_factory=dict)
@@ -321,7 +321,7 @@ class _Builder:
         self.text = text
         self.clauses: list[Clause] = []
         self.by_id: dict[str, Clause] = {}
-        self.not_analysed: list[NotAnalysed] = []
+        self.not_analysed: list[UnplacedPassage] = []
         self.section: str | None = None
         self.prefix = ""  # id prefix of the region ("1910.147", "1910.147 Appendix A")
         self.region: str | None = None  # id of the region's heading
@@ -378,7 +378,7 @@ class _Builder:
         if self.container:
             where += f", after {self.container}"
         excerpt = p.text if len(p.text) <= 160 else p.text[:157] + "..."
-        self.not_analysed.append(NotAnalysed(where, excerpt, reason))
+        self.not_analysed.append(UnplacedPassage(where, excerpt, reason))
 
     def _in_definitions(self) -> bool:
         cid = self.container
@@ -679,6 +679,6 @@ def parse_clauses(text: StandardText) -> ClauseTree:
 
 def parse_text(text: str, name: str = "standard.txt") -> ClauseTree:
     """The clause tree of a string (tests, and callers that already hold the text)."""
-    pages = _pages(re.split(r"\r\n|\n|\r", text))
+    pages = text_pages(split_lines(text))
     n = max((k for k, _ in pages if k is not None), default=1)
     return parse_clauses(StandardText(name, name, pages, n))

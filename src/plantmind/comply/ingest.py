@@ -12,7 +12,16 @@ from pathlib import Path
 # The knowledge loaders' text conventions (encodings, ``<!-- page N -->`` markers, form
 # feeds), so a standard and a procedure number their pages alike.
 from plantmind.knowledge.documents import LoaderError
-from plantmind.knowledge.loaders import _pages, _ranges, _read_text, pdf_pages
+from plantmind.knowledge.loaders import (
+    MarkdownLoader,
+    PdfLoader,
+    PlainTextLoader,
+    page_ranges,
+    pdf_pages,
+    read_text,
+    split_lines,
+    text_pages,
+)
 
 __all__ = [
     "MAX_CHARS",
@@ -23,7 +32,9 @@ __all__ = [
     "read_standard",
 ]
 
-STANDARD_SUFFIXES = (".pdf", ".md", ".markdown", ".txt", ".text")
+# The formats a standard comes in: the knowledge loaders' paged-text formats (not HTML, CSV
+# or plant.yaml), read here as pages of lines rather than blocks.
+STANDARD_SUFFIXES = PdfLoader.suffixes + MarkdownLoader.suffixes + PlainTextLoader.suffixes
 # A 1,000-page standard is about 3 M characters; the limits leave room for four times that
 # and bound memory (the clause tree holds the text once, the requirements refer to it).
 MAX_PAGES = 4_000
@@ -72,19 +83,19 @@ def read_standard(
     size = p.stat().st_size
     if size == 0:
         raise ComplyError(f"{p}: empty file")
-    if suffix == ".pdf":
+    if suffix in PdfLoader.suffixes:
         return _read_pdf(p, max_pages, max_chars)
     if size > 4 * max_chars:  # refuse before reading a huge file into memory
         raise ComplyError(_too_long(p, size, max_chars))
     try:
-        text = _read_text(p)
+        text = read_text(p)
     except ValueError as exc:  # LoaderError: binary content
         raise ComplyError(str(exc)) from None
     if len(text) > max_chars:
         raise ComplyError(_too_long(p, len(text), max_chars))
     if not text.strip():
         raise ComplyError(f"{p}: no text (only whitespace)")
-    pages = _pages(re.split(r"\r\n|\n|\r", text))
+    pages = text_pages(split_lines(text))
     n_pages = max((n for n, _ in pages if n is not None), default=1)
     return StandardText(str(p), p.name, pages, n_pages)
 
@@ -129,12 +140,12 @@ def _read_pdf(p: Path, max_pages: int, max_chars: int) -> StandardText:
         problems.insert(
             0,
             f"{len(empty)} page(s) without extractable text (scanned or images only), "
-            f"nothing analysed from them: {_ranges(empty)}",
+            f"nothing analysed from them: {page_ranges(empty)}",
         )
     if not pages:
         raise ComplyError(
             f"{p}: no extractable text on any of its {n_pages} page(s) "
-            f"(scanned or images only: {_ranges(empty) if empty else 'none readable'}); "
+            f"(scanned or images only: {page_ranges(empty) if empty else 'none readable'}); "
             "nothing was analysed (a scan needs OCR first)"
         )
     return StandardText(str(p), p.name, _strip_running_lines(pages), n_pages, empty, problems)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from plantmind.comply.evidence import Passage
 from plantmind.comply.matcher import ConceptModel, Match, Status, match_requirement
 from plantmind.comply.requirements import Requirement
+from plantmind.store.sqlite import connect
 
 if TYPE_CHECKING:
     from plantmind.llm.router import Router
@@ -67,15 +67,25 @@ class Verdict:
     note: str = ""
 
 
+# The verdict cache's migrations (plantmind.store.sqlite, owner "comply.judge"): append-only.
+# 1 is exactly what the cache created on every open before versioning, so its files upgrade
+# in place.
+CACHE_MIGRATIONS: list[str] = [
+    "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+    "created REAL NOT NULL);",
+]
+
+
 class JudgeCache:
     """Model verdicts on disk, keyed by a hash of (requirement, evidence, model)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
-            "created REAL NOT NULL)"
+        # One job's private cache, used by one thread: it keeps SQLite's rollback journal
+        # (no WAL files beside it) and the sqlite3 module's implicit transactions, which
+        # put_many() commits through `with self._db:`.
+        self._db = connect(
+            path, isolation_level="", wal=False, migrations={"comply.judge": CACHE_MIGRATIONS}
         )
 
     @staticmethod

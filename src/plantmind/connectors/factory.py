@@ -1,7 +1,15 @@
-"""Builds the live sources of a site from its ``connectors:`` section in plant.yaml.
+"""Builds the live sources of a site from its ``connectors:`` section in plant.yaml, through
+the connector registry (protocol → configuration model → source factory), and merges several
+sources into one for the edge node.
 
 Protocol modules are imported only for the protocols a site uses, so a site without, say, OPC
-UA does not need ``asyncua`` installed.
+UA does not need ``asyncua`` installed: the registered factories import their module when
+called, and this module imports none of them.
+
+To add a connector: its configuration model in :mod:`plantmind.core.connectivity` (a member of
+``ConnectorConfig``), its :class:`~plantmind.connectors.base.Source` in a module of its own, a
+:func:`register_connector` call below with a factory that imports that module, and a harness
+in ``tests/connectors/test_conformance.py`` (a test there fails for a protocol without one).
 """
 
 from __future__ import annotations
@@ -9,7 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel
 
 from plantmind.connectors.base import Source
 from plantmind.core.connectivity import (
@@ -21,32 +33,130 @@ from plantmind.core.connectivity import (
 from plantmind.core.plant import PlantIndex, Site
 from plantmind.core.types import SampleBatch
 
-__all__ = ["MergedSource", "build_source", "build_sources", "merge_sources"]
+__all__ = [
+    "ConnectorSpec",
+    "MergedSource",
+    "build_source",
+    "build_sources",
+    "connector_for",
+    "merge_sources",
+    "register_connector",
+    "registered_connectors",
+]
 
 log = logging.getLogger("plantmind.connectors")
+
+C = TypeVar("C", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """One registered connector: the ``protocol:`` value of its plant.yaml entries, the
+    configuration model those entries parse to, and what builds its source."""
+
+    protocol: str
+    config_type: type[BaseModel]
+    # Any: the registry holds factories of different configuration types; register_connector
+    # checks that each factory fits its config_type.
+    factory: Callable[[Any, PlantIndex], Source]
+
+
+# protocol → spec, in registration order (the order a config is matched in).
+_REGISTRY: dict[str, ConnectorSpec] = {}
+
+
+def register_connector(
+    protocol: str,
+    config_type: type[C],
+    factory: Callable[[C, PlantIndex], Source],
+    *,
+    replace: bool = False,
+) -> ConnectorSpec:
+    """Register the connector for ``protocol``: entries that parse to ``config_type`` are
+    built by ``factory(config, index)``. A protocol or configuration model registered twice
+    is a ``ValueError`` unless ``replace`` (which source a site gets must not depend on import
+    order)."""
+    if not protocol or protocol != protocol.strip():
+        raise ValueError(f"connector protocol {protocol!r} is empty or padded")
+    # The model's own ``protocol`` field is the plant.yaml discriminator: registering it under
+    # another name would build a source no entry can select.
+    field = config_type.model_fields.get("protocol")
+    declared = get_args(field.annotation) if field is not None else ()
+    if declared and protocol not in declared:
+        raise ValueError(
+            f"{config_type.__name__}.protocol is {' | '.join(map(repr, declared))}, "
+            f"not {protocol!r}"
+        )
+    for spec in _REGISTRY.values():
+        if replace and spec.protocol == protocol:
+            continue
+        if spec.protocol == protocol:
+            raise ValueError(f"connector protocol {protocol!r} is already registered")
+        if spec.config_type is config_type:
+            raise ValueError(
+                f"{config_type.__name__} is already the configuration of {spec.protocol!r}"
+            )
+    spec = ConnectorSpec(protocol, config_type, factory)
+    _REGISTRY[protocol] = spec
+    return spec
+
+
+def registered_connectors() -> list[ConnectorSpec]:
+    """Every registered connector, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def connector_for(config: object) -> ConnectorSpec:
+    """The registered connector whose configuration model ``config`` is an instance of; a
+    ``TypeError`` naming the type when none is."""
+    # isinstance, not a dict lookup on type(config): a subclass of a registered model
+    # builds like its base, as the isinstance chain this replaced did.
+    for spec in _REGISTRY.values():
+        if isinstance(config, spec.config_type):
+            return spec
+    raise TypeError(f"unknown connector configuration {type(config).__name__}")
 
 
 def build_source(
     config: OpcUaConfig | MqttConfig | SparkplugConfig | ModbusConfig, index: PlantIndex
 ) -> Source:
-    """The source for one connector entry."""
-    if isinstance(config, OpcUaConfig):
-        from plantmind.connectors.opcua import OpcUaSource
+    """The source for one connector entry, built by the connector registered for its
+    configuration type."""
+    return connector_for(config).factory(config, index)
 
-        return OpcUaSource(config, index)
-    if isinstance(config, MqttConfig):
-        from plantmind.connectors.mqtt import MqttJsonSource
 
-        return MqttJsonSource(config, index)
-    if isinstance(config, SparkplugConfig):
-        from plantmind.connectors.sparkplug import SparkplugSource
+# --- the built-in connectors -------------------------------------------------------------------
+# Each factory imports its protocol module on first use (see the module docstring).
 
-        return SparkplugSource(config, index)
-    if isinstance(config, ModbusConfig):
-        from plantmind.connectors.modbus import ModbusSource
 
-        return ModbusSource(config, index)
-    raise TypeError(f"unknown connector configuration {type(config).__name__}")
+def _opcua(config: OpcUaConfig, index: PlantIndex) -> Source:
+    from plantmind.connectors.opcua import OpcUaSource
+
+    return OpcUaSource(config, index)
+
+
+def _mqtt(config: MqttConfig, index: PlantIndex) -> Source:
+    from plantmind.connectors.mqtt import MqttJsonSource
+
+    return MqttJsonSource(config, index)
+
+
+def _sparkplug(config: SparkplugConfig, index: PlantIndex) -> Source:
+    from plantmind.connectors.sparkplug import SparkplugSource
+
+    return SparkplugSource(config, index)
+
+
+def _modbus(config: ModbusConfig, index: PlantIndex) -> Source:
+    from plantmind.connectors.modbus import ModbusSource
+
+    return ModbusSource(config, index)
+
+
+register_connector("opcua", OpcUaConfig, _opcua)
+register_connector("mqtt", MqttConfig, _mqtt)
+register_connector("sparkplug", SparkplugConfig, _sparkplug)
+register_connector("modbus", ModbusConfig, _modbus)
 
 
 def build_sources(site_config: Site, index: PlantIndex) -> list[Source]:

@@ -77,6 +77,11 @@ class ModelEndpoint(_Model):
     retries: int = Field(default=2, ge=0, le=10, description="On connection errors, 429, 5xx.")
     backoff_s: float = Field(default=0.5, gt=0, le=60, description="First retry delay; doubles.")
     embedding_model: str | None = Field(default=None, description="For /v1/embeddings.")
+    backend: str = Field(
+        default="openai",
+        pattern=r"^[a-z0-9_-]+$",
+        description="The client that serves it (plantmind.llm.backends): openai = HTTP.",
+    )
 
 
 class Endpoints(_Model):

@@ -14,7 +14,7 @@ import numpy as np
 
 from plantmind.core.types import SampleBatch
 
-__all__ = ["Detector", "Scores", "append_state"]
+__all__ = ["AssetDetector", "Detector", "Scores", "append_state"]
 
 
 @dataclass(slots=True)
@@ -77,6 +77,30 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...
 
+    @property
+    def warmup(self) -> int:
+        """Samples per signal a detector learns from before its scores mean anything."""
+        return 0
+
+    def normal_range(self, signal: int) -> tuple[float, float] | None:
+        """The learned normal range of ``signal``, if the detector learns one (else None)."""
+        return None
+
+    def describe(
+        self,
+        signal: int,
+        channel: int,
+        deviation: float,
+        *,
+        reading: str,
+        signal_id: str,
+        unit: str,
+    ) -> str:
+        """Words for ``signal``'s contribution to an alert (``reading``: "id = value unit");
+        detectors override this with terms of their own mechanisms."""
+        name = self.CHANNELS[channel] if 0 <= channel < len(self.CHANNELS) else "anomaly"
+        return f"{reading}, {name} ({deviation:.3g})"
+
     def feedback(self, signal: int, kind: str, score: float) -> None:  # noqa: B027 - optional
         """Operator feedback on an alert that involved ``signal``: ``kind`` is ``false_alarm``
         or ``missed``; ``score`` is the score the alert reached (or should have)."""
@@ -87,3 +111,42 @@ class Detector(abc.ABC):
         state = self.state_dict()
         n = max(self.n_signals, 1)
         return int(sum(v.nbytes for v in state.values()) // n)
+
+
+class AssetDetector(abc.ABC):
+    """Online detector of one asset's signals taken together (rows of ``n_signals`` values):
+    relationships between signals rather than each signal alone. Every asset detector passes
+    ``tests/detect/test_asset_detector_conformance.py`` (causal, NaN, state, pickling,
+    bounded memory)."""
+
+    @property
+    @abc.abstractmethod
+    def n_signals(self) -> int: ...
+
+    @abc.abstractmethod
+    def fit(self, history: np.ndarray) -> AssetDetector:
+        """Learn normal behaviour from a normal history ``(n_samples, n_signals)``."""
+
+    @abc.abstractmethod
+    def update(
+        self, x: np.ndarray
+    ) -> tuple[float, bool, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score one row or a block of rows in order, causally: ``(score, alarm,
+        contributions)`` per row."""
+
+    @abc.abstractmethod
+    def explain(
+        self,
+        contributions: np.ndarray,
+        signal_names: list[str] | None = None,
+        top: int = 3,
+        deviations: np.ndarray | None = None,
+    ) -> str:
+        """Words for the signals that contributed most to one row's score."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume scoring exactly where it stopped."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None: ...

@@ -1,11 +1,12 @@
 """Words for a signal's contribution to an alert, in the signal's own unit and terms a plant
 engineer reads at a glance (e.g. "P-101.vibration_rms = 3.9 mm/s, 0.6 range widths above its
-learned normal range 0.8–2.6 mm/s")."""
+learned normal range 0.8–2.6 mm/s"). The reading is formatted here; the terms come from the
+detector that scored it (:meth:`~plantmind.detect.base.Detector.describe`)."""
 
 from __future__ import annotations
 
 from plantmind.core.plant import Plant
-from plantmind.detect.robust import ABOVE, BELOW, SPIKE, STUCK, VOLATILITY, RobustSignalDetector
+from plantmind.detect.base import Detector
 
 __all__ = ["SignalExplainer"]
 
@@ -13,9 +14,7 @@ __all__ = ["SignalExplainer"]
 class SignalExplainer:
     """Callable ``(signal, channel, deviation, value) -> text`` for :class:`AlertTracker`."""
 
-    def __init__(
-        self, plant: Plant, signal_ids: tuple[str, ...], detector: RobustSignalDetector
-    ) -> None:
+    def __init__(self, plant: Plant, signal_ids: tuple[str, ...], detector: Detector) -> None:
         units = {}
         for _, _, asset in plant.iter_assets():
             for sig in asset.signals:
@@ -28,15 +27,6 @@ class SignalExplainer:
         sid = self._ids[signal]
         unit = self._units[signal]
         reading = f"{sid} = {value:.4g} {unit}".rstrip()
-        if channel in (ABOVE, BELOW):
-            rng = self._detector.normal_range(signal)
-            where = "above" if channel == ABOVE else "below"
-            span = f" {rng[0]:.4g}–{rng[1]:.4g} {unit}".rstrip() if rng else ""
-            return f"{reading}, {deviation:.2g} range widths {where} its learned normal range{span}"
-        if channel == VOLATILITY:
-            return f"{reading}, fluctuating {deviation:.3g}× more than usual (step variance)"
-        if channel == SPIKE:
-            return f"{sid}: isolated spike of {deviation:.3g} noise steps"
-        if channel == STUCK:
-            return f"{reading}, unchanged for {int(deviation)} samples (stuck sensor?)"
-        return reading
+        return self._detector.describe(
+            signal, channel, deviation, reading=reading, signal_id=sid, unit=unit
+        )

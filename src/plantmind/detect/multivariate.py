@@ -80,6 +80,8 @@ from typing import Any
 
 import numpy as np
 
+from plantmind.detect.base import AssetDetector
+
 __all__ = ["AssetCorrelationConfig", "AssetCorrelationDetector"]
 
 
@@ -117,7 +119,7 @@ _STATE_FIELDS = (
 )
 
 
-class AssetCorrelationDetector:
+class AssetCorrelationDetector(AssetDetector):
     """Streaming detector of broken relationships between one asset's signals.
 
     A pump's current follows its load; a row where it no longer does raises an alarm even

@@ -283,11 +283,40 @@ class RobustSignalDetector(Detector):
         )  # fmt: skip
         return out
 
+    @property
+    def warmup(self) -> int:
+        return self.config.warmup
+
     def normal_range(self, signal: int) -> tuple[float, float] | None:
         """The learned normal range of a signal, or None while it is warming up."""
         if self._state["count"][signal] < self.config.warmup:
             return None
         return float(self._state["q_lo"][signal]), float(self._state["q_hi"][signal])
+
+    def describe(
+        self,
+        signal: int,
+        channel: int,
+        deviation: float,
+        *,
+        reading: str,
+        signal_id: str,
+        unit: str,
+    ) -> str:
+        """E.g. "P-101.vibration_rms = 3.9 mm/s, 0.6 range widths above its learned normal
+        range 0.8–2.6 mm/s"."""
+        if channel in (ABOVE, BELOW):
+            rng = self.normal_range(signal)
+            where = "above" if channel == ABOVE else "below"
+            span = f" {rng[0]:.4g}–{rng[1]:.4g} {unit}".rstrip() if rng else ""
+            return f"{reading}, {deviation:.2g} range widths {where} its learned normal range{span}"
+        if channel == VOLATILITY:
+            return f"{reading}, fluctuating {deviation:.3g}× more than usual (step variance)"
+        if channel == SPIKE:
+            return f"{signal_id}: isolated spike of {deviation:.3g} noise steps"
+        if channel == STUCK:
+            return f"{reading}, unchanged for {int(deviation)} samples (stuck sensor?)"
+        return reading
 
     def feedback(self, signal: int, kind: str, score: float) -> None:
         """A false alarm makes the signal less sensitive (its alarm point moves past the score

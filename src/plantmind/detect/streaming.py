@@ -602,6 +602,10 @@ class StreamingRankDetector(Detector):
         self.resize(n_signals)
 
     @property
+    def warmup(self) -> int:
+        return self.config.warmup
+
+    @property
     def n_signals(self) -> int:
         return self._n
 

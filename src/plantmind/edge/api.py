@@ -27,6 +27,7 @@ from plantmind.edge.health_api import health_router
 from plantmind.edge.inspect_api import inspect_router
 from plantmind.edge.node import EdgeNode
 from plantmind.edge.openai_api import mount_openai_api
+from plantmind.health.service import HealthService
 
 __all__ = ["create_app"]
 
@@ -217,9 +218,18 @@ async def stats(node: NodeDep) -> dict[str, Any]:
     }
 
 
-def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
+def create_app(
+    node: EdgeNode,
+    tokens: TokenStore | None = None,
+    *,
+    health: HealthService | None = None,
+    vision: Any = None,
+) -> FastAPI:
     """The edge node's FastAPI application, bound to ``node``; tokens from ``tokens``
-    (default: ``<node home>/tokens.json``)."""
+    (default: ``<node home>/tokens.json``). ``health`` serves ``/api/health`` (503 without
+    one); ``vision`` (the node's ``VisionStations``) serves ``/api/inspect`` (default: opened
+    on first use under the node's home). :class:`~plantmind.edge.service.EdgeService` passes
+    its own parts."""
     # /docs and /redoc load Swagger UI and ReDoc from the installed package, not a CDN: the
     # API docs must render on an air-gapped site
     app = FastAPIOffline(
@@ -229,9 +239,11 @@ def create_app(node: EdgeNode, tokens: TokenStore | None = None) -> FastAPI:
     )
     app.state.node = node
     app.state.tokens = tokens or TokenStore.in_home(node.home)
+    app.state.health = health
+    app.state.vision = vision
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def liveness() -> dict[str, Any]:
         """Liveness: always open, no token needed."""
         return {"status": "ok", "version": __version__, "signals": node.index.n_signals}
 

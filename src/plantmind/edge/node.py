@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,9 +25,9 @@ from plantmind.core.ids import new_id
 from plantmind.core.plant import Plant, PlantIndex
 from plantmind.core.types import Alert, AlertState, Event, SampleBatch
 from plantmind.detect.alerts import AlertPolicy, AlertTracker, AlertUpdate
+from plantmind.detect.default import DEFAULT_DETECTOR, default_detector
 from plantmind.detect.explain import SignalExplainer
-from plantmind.detect.robust import RobustConfig, RobustSignalDetector
-from plantmind.edge.quality import QualityGate
+from plantmind.detect.quality import QualityGate
 from plantmind.store.downsample import Downsampler
 from plantmind.store.edge import EdgeStore
 from plantmind.store.ring import SampleRing
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["EdgeNode", "NodeStats"]
 
 log = logging.getLogger("plantmind.edge")
-
-_STATE_KEY = "detector.robust"
 
 
 @dataclass
@@ -75,7 +73,7 @@ class EdgeNode:
         plant: Plant,
         home: Path,
         *,
-        detector_config: RobustConfig | None = None,
+        detector_config: Any = None,
         alert_policy: AlertPolicy | None = None,
         ring_capacity: int = 300,
         aggregate_s: float = 60.0,
@@ -86,9 +84,11 @@ class EdgeNode:
         self.home = Path(home)
         self.index = PlantIndex.build(plant)
         n = self.index.n_signals
-        self.detector = RobustSignalDetector(
+        # whatever detect/default.py names; its state is saved under its name
+        self.detector = default_detector(
             n, expected_span=self.index.high - self.index.low, config=detector_config
         )
+        self._state_key = f"detector.{DEFAULT_DETECTOR}"
         self.tracker = AlertTracker(
             self.index,
             policy=alert_policy,
@@ -167,13 +167,16 @@ class EdgeNode:
 
     def learn(self, batch: SampleBatch) -> None:
         """Learn normal behaviour from history (e.g. a historian backfill) without raising
-        alerts: the quality gate, the detector and the sample ring see it, the tracker and the
-        event log do not."""
+        alerts: the quality gate, the detector, the sample ring and the batch listeners (live
+        models such as health: one rule for every batch) see it; the tracker and the event
+        log do not."""
         clean, _ = self.gate.filter(batch)
         if len(clean):
             self.detector.score_batch(clean)
             self.ring.append(clean)
             self.stats.last_ts = float(clean.ts.max())
+            for observe in self.batch_listeners:
+                observe(clean)
 
     def _maybe_prune(self, now: float) -> None:
         # Bounded disk: once an hour of plant time, drop aggregates past the retention.
@@ -284,10 +287,10 @@ class EdgeNode:
         state = self.detector.state_dict()
         # allow_pickle given explicitly (numpy's default) so the stubs don't match **state to it
         np.savez(buf, signal_ids=np.asarray(self.index.signal_ids), allow_pickle=True, **state)
-        self.store.put_state(_STATE_KEY, buf.getvalue())
+        self.store.put_state(self._state_key, buf.getvalue())
 
     def _restore(self) -> None:
-        blob = self.store.get_state(_STATE_KEY)
+        blob = self.store.get_state(self._state_key)
         if blob is not None:
             try:
                 with np.load(io.BytesIO(blob), allow_pickle=False) as data:

@@ -93,8 +93,8 @@ class RulPrediction:
 
 
 class RulModel:
-    """Train with :meth:`fit`, predict with :meth:`predict` (last row per asset) or
-    :meth:`predict_rows`; save and load with :mod:`plantmind.health.artifact`."""
+    """Train with :meth:`fit`, predict with :meth:`predict` (last row per asset); save and
+    load with :mod:`plantmind.health.artifact`."""
 
     def __init__(self, config: RulConfig | None = None) -> None:
         self.config = config or RulConfig()
@@ -337,11 +337,6 @@ class RulModel:
         rul = self.predict_features(x)
         low, high = self.interval(rul)
         return RulPrediction([history.asset_ids[a] for a in present], rul, low, high)
-
-    def predict_rows(self, history: RunHistory) -> np.ndarray:
-        """RUL at every row (one asset's trajectory, for plots and tests)."""
-        x, _ = self.features(history)
-        return self.predict_features(x)
 
     def health_index(self, rul: np.ndarray) -> np.ndarray:
         """0–100: the predicted remaining life as a share of the healthy plateau (the cap)."""

@@ -4,6 +4,9 @@ sentence-transformers on the CPU, loaded once per process.
 
 Without the extra, :func:`load_embedder` raises :class:`EmbeddingsUnavailable` with the
 install line, and the index searches with BM25 alone.
+
+Embedders are registered by name (:func:`register_embedder`): ``minilm`` is the default; a
+plant's own embedder (fine-tuned, or another packaged model) registers a factory here.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 __all__ = [
+    "DEFAULT_EMBEDDER",
     "EMBED_EXTRA_HINT",
     "Embedder",
     "EmbeddingsUnavailable",
     "MiniLMEmbedder",
+    "embedder_names",
     "embeddings_available",
     "load_embedder",
+    "register_embedder",
 ]
 
 log = logging.getLogger(__name__)
@@ -144,15 +151,37 @@ class MiniLMEmbedder:
         )
 
 
-_shared: dict[tuple[int, bool], MiniLMEmbedder] = {}
+#: ``factory(max_tokens=..., quantize=...)``: a loaded embedder
+EmbedderFactory = Callable[..., Embedder]
+
+_EMBEDDERS: dict[str, EmbedderFactory] = {"minilm": MiniLMEmbedder}
+DEFAULT_EMBEDDER = "minilm"
+
+_shared: dict[tuple[str, int, bool], Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def load_embedder(*, max_tokens: int = 128, quantize: bool = True) -> MiniLMEmbedder:
-    """The process-wide embedder (loaded on first use, a few seconds); raises
-    :class:`EmbeddingsUnavailable` when the [embed] extra is missing."""
-    key = (max_tokens, quantize)
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make ``factory`` available as embedder ``name`` (a name is registered once)."""
+    if name in _EMBEDDERS:
+        raise ValueError(f"embedder {name!r} is already registered")
+    _EMBEDDERS[name] = factory
+
+
+def embedder_names() -> list[str]:
+    return sorted(_EMBEDDERS)
+
+
+def load_embedder(
+    name: str = DEFAULT_EMBEDDER, *, max_tokens: int = 128, quantize: bool = True
+) -> Embedder:
+    """The process-wide embedder ``name`` (loaded on first use, a few seconds); raises
+    :class:`EmbeddingsUnavailable` when the [embed] extra is missing, ValueError for a name
+    that is not registered."""
+    if name not in _EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r} (known: {', '.join(embedder_names())})")
+    key = (name, max_tokens, quantize)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = MiniLMEmbedder(max_tokens=max_tokens, quantize=quantize)
+            _shared[key] = _EMBEDDERS[name](max_tokens=max_tokens, quantize=quantize)
         return _shared[key]

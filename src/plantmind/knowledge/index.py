@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -33,6 +32,7 @@ from plantmind.knowledge.documents import Chunk, LoaderError
 from plantmind.knowledge.embed import Embedder, EmbeddingsUnavailable, load_embedder
 from plantmind.knowledge.loaders import DEFAULT_MAX_PAGES, SUPPORTED_SUFFIXES, load_document
 from plantmind.knowledge.text import tokenize
+from plantmind.store.sqlite import connect
 
 __all__ = [
     "AddResult",
@@ -61,7 +61,11 @@ MAX_QUERY_TERMS = 64
 # Contents and index pages mention every topic and explain none; they rank behind text.
 KIND_WEIGHT = {"toc": 0.25}
 
-_SCHEMA = """
+# The index's migrations (plantmind.store.sqlite, owner "knowledge.index"): append-only. 1 is
+# exactly what the index created on every open before versioning, so its files upgrade in
+# place.
+MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
     sha256 TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL,
@@ -74,7 +78,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, ord);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +191,16 @@ class KnowledgeIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         self.chunking = chunking or ChunkConfig()
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        # isolation_level="": writes commit through `with self._db:`; foreign keys make
+        # removing a document remove its chunks (ON DELETE CASCADE).
+        self._db = connect(
+            self.root / DB_NAME,
+            isolation_level="",
+            check_same_thread=False,
+            busy_timeout_s=30,
+            foreign_keys=True,
+            migrations={"knowledge.index": MIGRATIONS},
+        )
         self.embedder: Embedder | None
         if embedder == "auto" and os.environ.get("PLANTMIND_EMBED", "1").lower() in _OFF:
             embedder = None

@@ -1,34 +1,65 @@
-"""Loaders: a file on disk → a :class:`LoadedDocument` of structural blocks.
+"""The built-in document loaders: a file on disk → a :class:`LoadedDocument` of structural
+blocks, one :class:`~plantmind.knowledge.loader_registry.Loader` class per format.
 
 PDF (pypdfium2, page numbers kept, pages without extractable text reported), Markdown,
 plain text, HTML, work-order CSV (see :mod:`plantmind.knowledge.workorders`) and the sensor
 sheet of a plant.yaml (see :mod:`plantmind.knowledge.plantmeta`). Every failure is a
 :class:`LoaderError` that names the file and the reason.
+
+This module also owns the text conventions the loaders share with compliance ingest
+(:mod:`plantmind.comply.ingest`), so a standard and a procedure number their pages alike:
+:func:`read_text` (encodings, binary refused), :func:`split_lines`, :func:`text_pages`
+(``<!-- page N -->`` markers and form feeds), :func:`pdf_pages` and :func:`page_ranges`.
+
+To add a format: subclass ``Loader`` (or :class:`TextFileLoader` for a text format), set
+``suffixes`` and ``kind``, implement ``read``, decorate it with :func:`register_loader`, and
+give it a sample in ``tests/knowledge/test_loader_conformance.py``.
 """
 
 from __future__ import annotations
 
+import abc
 import html.parser
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 from plantmind.knowledge.documents import Block, LoadedDocument, LoaderError
+from plantmind.knowledge.loader_registry import (
+    DEFAULT_MAX_PAGES,
+    Loader,
+    LoadOptions,
+    SuffixView,
+    loader_for,
+    register_loader,
+)
 from plantmind.knowledge.structure import blocks_from_lines, is_toc_page
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_document"]
+__all__ = [
+    "DEFAULT_MAX_PAGES",
+    "SUPPORTED_SUFFIXES",
+    "HtmlLoader",
+    "LoadOptions",
+    "Loader",
+    "MarkdownLoader",
+    "PdfLoader",
+    "PlainTextLoader",
+    "PlantSheetLoader",
+    "TextFileLoader",
+    "WorkOrderCsvLoader",
+    "load_document",
+    "load_pdf",
+    "page_ranges",
+    "pdf_pages",
+    "read_text",
+    "split_lines",
+    "text_pages",
+]
 
-PDF_SUFFIXES = (".pdf",)
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-TEXT_SUFFIXES = (".txt", ".text")
-HTML_SUFFIXES = (".html", ".htm")
-CSV_SUFFIXES = (".csv",)
-YAML_SUFFIXES = (".yaml", ".yml")
-SUPPORTED_SUFFIXES = (
-    PDF_SUFFIXES + MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES + CSV_SUFFIXES + YAML_SUFFIXES
-)
-
-DEFAULT_MAX_PAGES = 5_000
+#: Every suffix a registered loader reads, in registration order (a live view of the
+#: registry, so a loader registered after this import is included).
+SUPPORTED_SUFFIXES = SuffixView()
 
 
 def load_document(
@@ -38,44 +69,33 @@ def load_document(
     work_order_columns: dict[str, str] | None = None,
     page_callback: Callable[[int, int], None] | None = None,
 ) -> LoadedDocument:
-    """Read ``path`` by its suffix.
+    """Read ``path`` with the loader registered for its suffix.
 
     ``max_pages`` bounds what one PDF may add (pages past it are reported, not read);
     ``work_order_columns`` overrides the CSV column mapping (field → column name);
     ``page_callback(done, total)`` reports progress through a long PDF.
     """
     p = Path(path)
+    # A missing file is reported before an unsupported suffix, as it always was.
     if not p.is_file():
         raise LoaderError(f"{p}: no such file")
-    suffix = p.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise LoaderError(
-            f"{p}: unsupported file type {suffix or '(none)'}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    if p.stat().st_size == 0:
-        raise LoaderError(f"{p}: empty file")
-    if suffix in PDF_SUFFIXES:
-        return load_pdf(p, max_pages=max_pages, page_callback=page_callback)
-    if suffix in CSV_SUFFIXES:
-        from plantmind.knowledge.workorders import load_work_orders
-
-        return load_work_orders(p, columns=work_order_columns)
-    if suffix in YAML_SUFFIXES:
-        from plantmind.knowledge.plantmeta import load_plant_sheet
-
-        return load_plant_sheet(p)
-    text = _read_text(p)
-    if not text.strip():
-        raise LoaderError(f"{p}: no text (only whitespace)")
-    if suffix in HTML_SUFFIXES:
-        return _document(p, "html", _html_lines(text))
-    # Not str.splitlines(): it splits on form feeds too, and a form feed is a page break here.
-    lines = re.split(r"\r\n|\n|\r", text)
-    return _document(p, "markdown" if suffix in MARKDOWN_SUFFIXES else "text", lines)
+    loader = loader_for(p)
+    return loader.load(
+        p,
+        LoadOptions(
+            max_pages=max_pages,
+            work_order_columns=work_order_columns,
+            page_callback=page_callback,
+        ),
+    )
 
 
-def _read_text(p: Path) -> str:
+# --- shared text conventions ---------------------------------------------------------------
+
+
+def read_text(p: Path) -> str:
+    """The text of ``p``: UTF-8 (with or without BOM), else cp1252, else latin-1. A file with
+    a NUL byte near its start is binary: a :class:`LoaderError` naming it."""
     data = p.read_bytes()
     if b"\x00" in data[:4096]:
         raise LoaderError(f"{p}: binary content, not text")
@@ -87,11 +107,17 @@ def _read_text(p: Path) -> str:
     return data.decode("latin-1")
 
 
+def split_lines(text: str) -> list[str]:
+    """``text`` split on any line end. Not ``str.splitlines()``: it splits on form feeds
+    too, and a form feed is a page break here (see :func:`text_pages`)."""
+    return re.split(r"\r\n|\n|\r", text)
+
+
 _PAGE_MARKER = re.compile(r"^\s*<!--\s*page\s+(\d+)\s*-->\s*$", re.IGNORECASE)
 _COMMENT_LINE = re.compile(r"^\s*<!--.*-->\s*$")
 
 
-def _pages(lines: list[str]) -> list[tuple[int | None, list[str]]]:
+def text_pages(lines: list[str]) -> list[tuple[int | None, list[str]]]:
     """Split text lines into pages: ``<!-- page N -->`` marker lines (Markdown exports) or
     form feeds (text exports of paged documents). Without either, one page numbered None."""
     marked = any(_PAGE_MARKER.match(ln) for ln in lines) or any("\f" in ln for ln in lines)
@@ -119,7 +145,7 @@ def _pages(lines: list[str]) -> list[tuple[int | None, list[str]]]:
 def _document(p: Path, kind: str, lines: list[str]) -> LoadedDocument:
     blocks: list[Block] = []
     section: str | None = None
-    pages = _pages(lines)
+    pages = text_pages(lines)
     for number, page_lines in pages:
         page_blocks, section = blocks_from_lines(page_lines, page=number, section=section)
         blocks.extend(page_blocks)
@@ -196,7 +222,7 @@ def load_pdf(
     if empty:
         problems.append(
             f"{len(empty)} page(s) without extractable text (scanned or images only): "
-            + _ranges(empty)
+            + page_ranges(empty)
         )
     if not blocks:
         raise LoaderError(
@@ -205,7 +231,8 @@ def load_pdf(
     return LoadedDocument(str(p), p.name, "pdf", n_pages, blocks, problems)
 
 
-def _ranges(numbers: list[int]) -> str:
+def page_ranges(numbers: list[int]) -> str:
+    """Sorted page numbers as ranges: ``[1, 2, 3, 7]`` → ``"1-3, 7"``."""
     out: list[str] = []
     start = prev = numbers[0]
     for n in [*numbers[1:], None]:
@@ -314,3 +341,100 @@ def _html_lines(text: str) -> list[str]:
     parser.close()
     parser._flush()
     return parser.lines
+
+
+# --- the built-in loaders --------------------------------------------------------------------
+# Registration order is the order of SUPPORTED_SUFFIXES and of the "supported:" list in the
+# unsupported-type message.
+
+
+@register_loader
+class PdfLoader(Loader):
+    """PDF: one page of text at a time, 1-based page numbers, a table-of-contents page as one
+    ``toc`` block; pages without text and pages past ``max_pages`` reported in ``problems``."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".pdf",)
+    kind: ClassVar[str] = "pdf"
+
+    def read(self, p: Path, options: LoadOptions) -> LoadedDocument:
+        return load_pdf(p, max_pages=options.max_pages, page_callback=options.page_callback)
+
+
+class TextFileLoader(Loader):
+    """A format read as text (:func:`read_text`), refused when only whitespace, turned into
+    lines that :func:`blocks_from_lines` understands and paged by :func:`text_pages`."""
+
+    def read(self, p: Path, options: LoadOptions) -> LoadedDocument:
+        text = read_text(p)
+        if not text.strip():
+            raise LoaderError(f"{p}: no text (only whitespace)")
+        return _document(p, self.kind, self.lines(text))
+
+    @abc.abstractmethod
+    def lines(self, text: str) -> list[str]:
+        """The file's text as structural lines (Markdown-style headings, list items, table
+        rows)."""
+
+
+@register_loader
+class MarkdownLoader(TextFileLoader):
+    """Markdown: headings, numbered steps, warnings and tables; ``<!-- page N -->`` markers
+    and form feeds are page breaks."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".md", ".markdown")
+    kind: ClassVar[str] = "markdown"
+
+    def lines(self, text: str) -> list[str]:
+        return split_lines(text)
+
+
+@register_loader
+class PlainTextLoader(TextFileLoader):
+    """Plain text, structured like Markdown where it looks like it; form feeds are pages."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".txt", ".text")
+    kind: ClassVar[str] = "text"
+
+    def lines(self, text: str) -> list[str]:
+        return split_lines(text)
+
+
+@register_loader
+class HtmlLoader(TextFileLoader):
+    """HTML: headings, list items and table rows kept; script, style and head dropped."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".html", ".htm")
+    kind: ClassVar[str] = "html"
+
+    def lines(self, text: str) -> list[str]:
+        return _html_lines(text)
+
+
+@register_loader
+class WorkOrderCsvLoader(Loader):
+    """Work-order CSV: one ``work_order`` block per row (see
+    :mod:`plantmind.knowledge.workorders`), columns mapped by ``work_order_columns``."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".csv",)
+    kind: ClassVar[str] = "work_orders"
+
+    def read(self, p: Path, options: LoadOptions) -> LoadedDocument:
+        from plantmind.knowledge.workorders import load_work_orders
+
+        return load_work_orders(p, columns=options.work_order_columns)
+
+
+@register_loader
+class PlantSheetLoader(Loader):
+    """plant.yaml: one ``asset`` block per asset naming its signals, units and ranges (see
+    :mod:`plantmind.knowledge.plantmeta`)."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".yaml", ".yml")
+    kind: ClassVar[str] = "plant"
+
+    def read(self, p: Path, options: LoadOptions) -> LoadedDocument:
+        # Imported on use: plantmeta pulls in the plant model (pydantic, YAML), which reading
+        # a PDF does not need.
+        from plantmind.knowledge.plantmeta import load_plant_sheet
+
+        return load_plant_sheet(p)

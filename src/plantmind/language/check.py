@@ -22,13 +22,13 @@ from plantmind.language.modality import RANK, Modal, find_modals, modality_langu
 from plantmind.language.numbers import NumberContext, NumberShape, NumberValue, find_numbers
 from plantmind.language.part_numbers import DEFAULT_PREFIXES, PartNumber, PartNumberRules
 from plantmind.language.quantities import Quantity, find_quantities, resolve_quantity
+from plantmind.language.segments import Span, Spans, is_cjk, mask, sentences
 from plantmind.language.spec import Spec, SpecItem
 from plantmind.language.terms import term_after, term_before
-from plantmind.language.text import Span, Spans, is_cjk, mask, sentences
 from plantmind.language.translate import Translation, translate
 from plantmind.language.units import Unit, convert, lookup
 
-__all__ = ["FLAG_CODES", "Flag", "MessageReport", "NotAnalysed", "check_message", "warm_up"]
+__all__ = ["FLAG_CODES", "Flag", "MessageReport", "SkippedCheck", "check_message", "warm_up"]
 
 _CURRENCY = r"(?:EUR|USD|CHF|GBP|CNY|RMB|JPY|PLN|€|\$|£|¥|元)"
 _CURRENCY_AFTER = re.compile(rf"\s*{_CURRENCY}(?![^\W\d_])")
@@ -94,7 +94,10 @@ class Flag:
 
 
 @dataclass(frozen=True, slots=True)
-class NotAnalysed:
+class SkippedCheck:
+    """A check that did not run on (part of) the message: what was left unchecked, and
+    why (the report's ``not_analysed``)."""
+
     what: str
     why: str
 
@@ -150,7 +153,7 @@ class MessageReport:
     terms: list[TermMatch] = field(default_factory=list)
     modality: list[Modal] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-    not_analysed: list[NotAnalysed] = field(default_factory=list)
+    not_analysed: list[SkippedCheck] = field(default_factory=list)
     translation: Translation | None = None
     sender_locale: str | None = None
     receiver_locale: str | None = None
@@ -160,9 +163,6 @@ class MessageReport:
     def codes(self) -> list[str]:
         """The flag codes, in order (with repeats)."""
         return [f.code for f in self.flags]
-
-    def flags_of(self, code: str) -> list[Flag]:
-        return [f for f in self.flags if f.code == code]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -230,14 +230,14 @@ class _Checker:
         if extra:
             self.terms_source = (glossary or Glossary({})).merged(extra)
         self.flags: list[Flag] = []
-        self.not_analysed: list[NotAnalysed] = []
+        self.not_analysed: list[SkippedCheck] = []
         self.terms_in: dict[int, list[TermMatch]] = {}  # sentence start -> its terms
 
     def flag(self, code: str, message: str, span: Span | None) -> None:
         self.flags.append(Flag(code, message, span))
 
     def skip(self, what: str, why: str) -> None:
-        item = NotAnalysed(what, why)
+        item = SkippedCheck(what, why)
         if item not in self.not_analysed:
             self.not_analysed.append(item)
 
@@ -690,7 +690,7 @@ def check_message(
             )  # fmt: skip
         report.translation = tr
         if tr.text is None and not tr.reason.startswith("translation not needed"):
-            report.not_analysed.append(NotAnalysed("translation", tr.reason))
+            report.not_analysed.append(SkippedCheck("translation", tr.reason))
     return report
 
 

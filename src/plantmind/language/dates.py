@@ -17,7 +17,7 @@ from typing import Any
 from babel.dates import get_month_names
 
 from plantmind.language.conventions import Convention
-from plantmind.language.text import Span, Spans
+from plantmind.language.segments import Span, Spans
 
 __all__ = ["DateContext", "DateMatch", "DateValue", "find_dates"]
 

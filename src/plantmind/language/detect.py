@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plantmind.language.lexicon import distinctive_function_words
-from plantmind.language.text import Span, is_cjk, mask, sentences, words
+from plantmind.language.segments import Span, is_cjk, mask, sentences, words
 
 __all__ = [
     "DEFAULT_LANGUAGES",

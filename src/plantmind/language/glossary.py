@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plantmind.language.text import CJK, Span
+from plantmind.language.segments import CJK, Span
 from plantmind.language.units import KINDS
 
 __all__ = ["Glossary", "GlossaryError", "TermMatch"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from plantmind.language.text import Span
+from plantmind.language.segments import Span
 
 __all__ = ["RANK", "Modal", "Strength", "find_modals", "modality_languages", "strength_of"]
 

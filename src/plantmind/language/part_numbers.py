@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from plantmind.language.text import Span, Spans
+from plantmind.language.segments import Span, Spans
 
 __all__ = ["DEFAULT_PREFIXES", "PartNumber", "PartNumberRules"]
 

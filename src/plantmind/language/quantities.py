@@ -19,7 +19,7 @@ from plantmind.language.numbers import (
     read_number,
 )
 from plantmind.language.numbers import find_numbers as _find_numbers
-from plantmind.language.text import Span, Spans
+from plantmind.language.segments import Span, Spans
 from plantmind.language.units import Unit, convert, lookup, unit_pattern
 
 __all__ = ["Quantity", "QuantityMatch", "find_quantities", "resolve_quantity"]

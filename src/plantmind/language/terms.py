@@ -21,7 +21,7 @@ from plantmind.language.lexicon import (
     calendar_words,
     is_function_word,
 )
-from plantmind.language.text import Span, is_cjk, words
+from plantmind.language.segments import Span, is_cjk, words
 from plantmind.language.units import lookup
 
 __all__ = ["term_after", "term_before"]

@@ -1,7 +1,7 @@
 """Model clients over httpx for the OpenAI-compatible HTTP API: chat (whole or streamed as
-server-sent events), embeddings, timeouts, retries with exponential back-off on connection
-errors, 429 and 5xx, and a limit on calls in flight per endpoint. :class:`NoneClient` stands
-for a tier without a model.
+server-sent events), timeouts, retries with exponential back-off on connection errors, 429
+and 5xx, and a limit on calls in flight per endpoint. :class:`NoneClient` stands for a tier
+without a model.
 
 A read timeout is not retried: a model that did not answer in the caller's budget will not
 answer faster the second time, and the caller has a fallback. Retries never run past the
@@ -66,6 +66,8 @@ class LLMConfig:
     max_tokens: int = 512
     max_concurrency: int = 4
     embedding_model: str | None = None
+    #: which client serves it (:mod:`plantmind.llm.backends`)
+    backend: str = "openai"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig | None:
@@ -93,6 +95,7 @@ class LLMConfig:
             backoff_s=ep.backoff_s,
             max_concurrency=ep.max_concurrency,
             embedding_model=ep.embedding_model,
+            backend=ep.backend,
         )
 
     def _url(self, path: str) -> str:
@@ -102,10 +105,6 @@ class LLMConfig:
     @property
     def chat_url(self) -> str:
         return self._url("chat/completions")
-
-    @property
-    def embeddings_url(self) -> str:
-        return self._url("embeddings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,37 +335,6 @@ class ChatClient:
             resp.close()
             self._slots.release()
 
-    # -- embeddings ------------------------------------------------------------------------
-    def embed(
-        self, texts: Sequence[str], *, timeout_s: float | None = None, model: str | None = None
-    ) -> list[list[float]]:
-        """One vector per text, from ``POST /v1/embeddings``."""
-        per_call = self.config.timeout_s if timeout_s is None else timeout_s
-        name = model or self.config.embedding_model or self.config.model
-        self._acquire(None, per_call)
-        try:
-            resp = self._send(
-                self.config.embeddings_url,
-                {"model": name, "input": list(texts)},
-                timeout_s=per_call,
-                deadline=None,
-                headers=None,
-            )
-        finally:
-            self._slots.release()
-        try:
-            rows = sorted(resp.json()["data"], key=lambda r: r.get("index", 0))
-            vectors = [[float(x) for x in r["embedding"]] for r in rows]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise LLMError(
-                f"{self.config.embeddings_url}: not an embeddings response: {resp.text[:200]}"
-            ) from exc
-        if len(vectors) != len(texts):
-            raise LLMError(
-                f"{self.config.embeddings_url}: {len(vectors)} vectors for {len(texts)} texts"
-            )
-        return vectors
-
     def close(self) -> None:
         self._http.close()
 
@@ -391,9 +359,6 @@ class NoneClient:
         raise LLMUnreachable(self.why)
 
     def stream(self, messages: Sequence[Mapping[str, Any]], **_: Any) -> Iterator[str]:
-        raise LLMUnreachable(self.why)
-
-    def embed(self, texts: Sequence[str], **_: Any) -> list[list[float]]:
         raise LLMUnreachable(self.why)
 
     def close(self) -> None:

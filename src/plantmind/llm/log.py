@@ -14,15 +14,18 @@ import sqlite3
 import threading
 import weakref
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
+from plantmind.store.sqlite import ReadConnections, SqliteWriter, StoreClosedError, connect
 
-__all__ = ["CallLog", "CallRecord"]
+__all__ = ["MIGRATIONS", "CallLog", "CallRecord"]
 
-_SCHEMA = """
+# The call log's migrations (plantmind.store.sqlite, owner "llm.log"): append-only. 1 is
+# exactly what the log created on every start before versioning, so its files upgrade in place.
+MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS calls (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
     ts                REAL NOT NULL,
@@ -43,7 +46,8 @@ CREATE TABLE IF NOT EXISTS calls (
     content           TEXT             -- JSON, only with llm.log_content
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls (ts);
-"""
+""",
+]
 
 _COLS = (
     "ts", "task_id", "kind", "sensitivity", "requester", "rule", "placement", "model", "outcome",
@@ -89,14 +93,14 @@ class CallLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
+        # autocommit: the writer thread runs each batch in its own transaction.
+        conn = connect(
+            self.path,
+            check_same_thread=False,
+            busy_timeout_s=30,
+            synchronous="NORMAL",
+            migrations={"llm.log": MIGRATIONS},
+        )
         self._reads = ReadConnections(self.path)
         self._writer = SqliteWriter(conn, 100_000, name=f"llm-log:{self.path.name}")
         self._finalizer = weakref.finalize(self, SqliteWriter.stop, self._writer)
@@ -191,7 +195,3 @@ class CallLog:
     @staticmethod
     def content_json(messages: Any, answer: str | None) -> str:
         return json.dumps({"messages": messages, "answer": answer}, ensure_ascii=False)
-
-    @staticmethod
-    def as_dict(rec: CallRecord) -> dict[str, Any]:
-        return asdict(rec)

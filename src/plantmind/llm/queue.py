@@ -1,5 +1,5 @@
 """The durable queue of model tasks waiting for a tier to come back (``<home>/llm_queue.db``,
-SQLite in WAL mode, one writer thread: :class:`plantmind.store.writer.SqliteWriter`).
+SQLite in WAL mode, one writer thread: :class:`plantmind.store.sqlite.SqliteWriter`).
 
 A task moves ``pending → inflight → done`` (or ``failed`` after too many attempts). Each
 step is a committed transaction with ``synchronous=FULL``, so:
@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
+from plantmind.store.sqlite import ReadConnections, SqliteWriter, StoreClosedError, connect
 
-__all__ = ["QueueFullError", "QueuedTask", "StoreClosedError", "TaskQueue"]
+__all__ = ["MIGRATIONS", "QueueFullError", "QueuedTask", "StoreClosedError", "TaskQueue"]
 
 T = TypeVar("T")
 
-_SCHEMA = """
+# The task queue's migrations (plantmind.store.sqlite, owner "llm.queue"): append-only. 1 is
+# exactly what the queue created on every start before versioning, so its files upgrade in
+# place.
+MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS tasks (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,   -- order of arrival
     id         TEXT NOT NULL UNIQUE,                -- the task id, also the idempotency key
@@ -48,7 +52,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     owner      TEXT                                 -- host:pid of the process running it
 );
 CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (tier, state, seq);
-"""
+""",
+]
 
 
 def _me() -> str:
@@ -130,11 +135,16 @@ class TaskQueue:
         self.path = Path(path)
         self.max_tasks = max_tasks
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        # autocommit: the writer thread runs each step in its own transaction; FULL by
+        # default, since a put must survive a power cut (see the module docstring).
+        conn = connect(
+            self.path,
+            check_same_thread=False,
+            busy_timeout_s=30,
+            synchronous=synchronous,
+            migrations={"llm.queue": MIGRATIONS},
+        )
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {synchronous}")
-            conn.executescript(_SCHEMA)
             self._waiting = int(
                 conn.execute(
                     "SELECT count(*) FROM tasks WHERE state IN ('pending', 'inflight')"
@@ -272,12 +282,4 @@ class TaskQueue:
         return {
             s: int(n)
             for s, n in self._reader().execute("SELECT state, count(*) FROM tasks GROUP BY state")
-        }
-
-    def tiers_waiting(self) -> set[str]:
-        return {
-            r[0]
-            for r in self._reader().execute(
-                "SELECT DISTINCT tier FROM tasks WHERE state IN ('pending', 'inflight')"
-            )
         }

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from plantmind.core.routing import LlmSettings, Tier, sensitivity_rank
+from plantmind.llm.backends import make_backend
 from plantmind.llm.client import (
-    ChatClient,
     ChatResult,
     LLMConfig,
     LLMError,
@@ -172,7 +172,7 @@ class Router:
             if given is not None:
                 self.clients[tier] = given
             elif ep is not None:
-                self.clients[tier] = ChatClient(LLMConfig.from_endpoint(ep))
+                self.clients[tier] = make_backend(LLMConfig.from_endpoint(ep))
             else:
                 self.clients[tier] = NoneClient(f"no {tier} model is configured (llm.endpoints)")
         # a client given in code configures its tier, as an endpoint in plant.yaml would
@@ -214,7 +214,7 @@ class Router:
         elif env and settings.endpoints.edge is None:
             cfg = LLMConfig.from_env()
             if cfg is not None:
-                clients["edge"] = ChatClient(cfg)
+                clients["edge"] = make_backend(cfg)
         terms: dict[str, str] = {}
         if settings.redaction.asset_ids:
             terms = {a.id: "asset" for _, _, a in plant.iter_assets()}
@@ -413,8 +413,10 @@ class Router:
         max_tokens: int | None = None,
     ) -> RoutedChat:
         """A :class:`~plantmind.llm.client.ChatModel` for one task kind, for capabilities
-        written against a plain chat client (the assistant): interactive (never queued);
-        a fallback or refusal raises :class:`LLMError` so the caller takes its own path."""
+        written against a plain chat client: interactive (never queued); a fallback or
+        refusal raises :class:`LLMError` so the caller takes its own path. A caller with a
+        deterministic answer of its own (the assistant's extractive one) gives it to
+        :meth:`run` as ``fallback`` instead."""
         self.policy.kind(kind)  # unknown kinds fail here, at wiring time
         return RoutedChat(self, kind, sensitivity, requester, max_tokens)
 

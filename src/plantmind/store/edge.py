@@ -49,7 +49,7 @@ from plantmind.core.jsonutil import compact_json
 from plantmind.core.types import Alert, AlertState, Event, Severity
 from plantmind.store.downsample import Buckets
 from plantmind.store.migrations import MIGRATIONS, migrate
-from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
+from plantmind.store.sqlite import ReadConnections, SqliteWriter, StoreClosedError, connect
 
 __all__ = ["AggregateSeries", "EdgeStore", "PruneResult", "StoreClosedError"]
 
@@ -108,11 +108,20 @@ class EdgeStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+        conn = connect(
+            self.path,
+            check_same_thread=False,
+            busy_timeout_s=busy_timeout_s,
+            # Only possible on a new file (before the first table); lets prune() give pages
+            # back.
+            auto_vacuum="INCREMENTAL",
+            # In WAL mode NORMAL only risks the last transactions on power loss, never
+            # corruption, and saves an fsync per commit.
+            synchronous="NORMAL",
+            journal_size_limit=_JOURNAL_SIZE_LIMIT,
         )
         try:
-            self._configure_writer(conn)
+            # edge.db keeps its version in PRAGMA user_version (see store.migrations).
             migrate(conn, MIGRATIONS)
         except BaseException:
             conn.close()
@@ -120,20 +129,6 @@ class EdgeStore:
         self._reads = ReadConnections(self.path, busy_timeout_s=self._busy_timeout_s)
         self._writer = SqliteWriter(conn, max_pending, name=f"edge-store-writer:{self.path.name}")
         self._finalizer = weakref.finalize(self, _finalize_writer, self._writer)
-
-    @staticmethod
-    def _configure_writer(conn: sqlite3.Connection) -> None:
-        fresh = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        if fresh:
-            # Only possible before the first table exists; lets prune() give pages back.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise RuntimeError(f"could not switch the edge database to WAL mode (got {mode!r})")
-        # In WAL mode NORMAL only risks the last transactions on power loss, never corruption,
-        # and saves an fsync per commit.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}")
 
     # --- plumbing ------------------------------------------------------------------------
 

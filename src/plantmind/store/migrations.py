@@ -2,21 +2,25 @@
 
 This module owns the SQL schema of ``<home>/edge.db``. ``MIGRATIONS[i]`` takes the database
 from version ``i`` to ``i + 1``; the version lives in ``PRAGMA user_version`` (0 for a new,
-empty file). Migrations are append-only: a released script is never edited, a change is a new
-script at the end. :func:`migrate` applies the missing ones, each in its own transaction
-together with the version bump, so a crash leaves the file at a whole version and re-running is
-a no-op.
+empty file), as it did before :mod:`plantmind.store.sqlite` kept per-owner versions in a
+``schema_versions`` table: edge.db has one owner, and files already at a version upgrade in
+place. Migrations are append-only: a released script is never edited, a change is a new
+script at the end. :func:`migrate` applies the missing ones through
+:func:`plantmind.store.sqlite.migrate`, each in its own transaction together with the version
+bump, so a crash leaves the file at a whole version and re-running is a no-op.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Sequence
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "migrate", "schema_version"]
+from plantmind.store import sqlite as _sqlite
+from plantmind.store.sqlite import SchemaError
 
-log = logging.getLogger(__name__)
+__all__ = ["MIGRATIONS", "OWNER", "SCHEMA_VERSION", "SchemaError", "migrate", "schema_version"]
+
+OWNER = "store.edge"
 
 MIGRATIONS: list[str] = [
     # 1: alerts, events and detector state.
@@ -85,12 +89,9 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaError(RuntimeError):
-    """The database cannot be used by this version of plantmind."""
-
-
 def schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    """The edge schema version of the file (``PRAGMA user_version``)."""
+    return _sqlite.schema_version(conn, OWNER, user_version=True)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
@@ -99,50 +100,6 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) ->
     ``conn`` must be in autocommit mode (``isolation_level=None``). Safe to call on an
     up-to-date database (it does nothing) and from two processes at once (``BEGIN IMMEDIATE``
     takes the write lock before the version is read, so each step is applied exactly once).
+    Raises :class:`SchemaError` for a file at a newer version than ``migrations`` know.
     """
-    if conn.isolation_level is not None:
-        raise ValueError("migrate() needs a connection opened with isolation_level=None")
-    target = len(migrations)
-    start = schema_version(conn)
-    if start > target:
-        raise SchemaError(
-            f"database schema version {start} is newer than this plantmind knows ({target}); "
-            "upgrade plantmind or use a fresh home directory"
-        )
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = schema_version(conn)
-            if current >= target:
-                conn.execute("COMMIT")
-                return start
-            # Not executescript(): it commits first, which would split the step from its
-            # version bump. Statements are split by sqlite3.complete_statement instead.
-            for stmt in _statements(migrations[current]):
-                conn.execute(stmt)
-            conn.execute(f"PRAGMA user_version = {current + 1}")
-            conn.execute("COMMIT")
-            log.info("edge database migrated to schema version %d", current + 1)
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-
-def _statements(script: str) -> list[str]:
-    """Split an SQL script into complete statements."""
-    out: list[str] = []
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                out.append(buf.strip())
-            buf = ""
-    if buf.strip() and not _only_comments(buf):
-        raise ValueError(f"incomplete SQL statement in migration: {buf.strip()[:80]!r}")
-    return out
-
-
-def _only_comments(text: str) -> bool:
-    return all(not ln.strip() or ln.strip().startswith("--") for ln in text.splitlines())
+    return _sqlite.migrate(conn, migrations, owner=OWNER, user_version=True)

@@ -16,9 +16,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUDIT_SCHEMA", "AuditRecord", "insert_audit", "read_audit", "trim_audit"]
+from plantmind.store.sqlite import connect
 
-AUDIT_SCHEMA = """
+__all__ = [
+    "AUDIT_MIGRATIONS",
+    "AUDIT_OWNER",
+    "AuditRecord",
+    "insert_audit",
+    "read_audit",
+    "trim_audit",
+]
+
+# The audit log's tables are its own (owner "sync.audit" in plantmind.store.sqlite), versioned
+# apart from the outbox's although both live in outbox.db: each module changes its tables
+# without renumbering the other's. Append-only; 1 is exactly what the outbox created on every
+# start before versioning, so its files upgrade in place. The outbox applies these when it
+# opens its file.
+AUDIT_OWNER = "sync.audit"
+AUDIT_MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS audit (
     id          INTEGER PRIMARY KEY,
     ts          REAL NOT NULL,
@@ -34,7 +50,8 @@ CREATE TABLE IF NOT EXISTS audit (
     duration_ms REAL NOT NULL,
     error       TEXT
 );
-"""
+""",
+]
 
 
 @dataclass(slots=True)
@@ -102,10 +119,7 @@ def read_audit(
     """The newest ``limit`` audit rows, newest first; ``source`` is a connection or the
     outbox file (opened read-only)."""
     own = not isinstance(source, sqlite3.Connection)
-    if isinstance(source, sqlite3.Connection):
-        conn = source
-    else:
-        conn = sqlite3.connect(Path(source).resolve().as_uri() + "?mode=ro", uri=True)
+    conn = source if isinstance(source, sqlite3.Connection) else connect(source, readonly=True)
     try:
         sql = f"SELECT id, {_COLUMNS} FROM audit"
         params: list[Any] = []

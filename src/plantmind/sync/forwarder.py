@@ -24,7 +24,7 @@ from plantmind.sync.audit import AuditRecord
 from plantmind.sync.outbox import Outbox
 from plantmind.sync.wire import Batch
 
-__all__ = ["Backoff", "EmbeddedTransport", "Forwarder", "Transport", "TransportError"]
+__all__ = ["EmbeddedTransport", "Forwarder", "JitteredBackoff", "Transport", "TransportError"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Transport(Protocol):
 
 
 @dataclass
-class Backoff:
+class JitteredBackoff:
     """Exponential back-off with "equal jitter": the n-th consecutive failure waits a uniform
     time in ``[d/2, d]`` with ``d = min(cap, base * factor**n)`` (AWS Architecture Blog,
     "Exponential Backoff and Jitter", 2015); half the delay is guaranteed, half is spread."""
@@ -104,14 +104,14 @@ class Forwarder:
         batch_events: int = 2000,
         batch_bytes: int = 1 << 20,
         idle_s: float = 0.05,
-        backoff: Backoff | None = None,
+        backoff: JitteredBackoff | None = None,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
         self.batch_events = batch_events
         self.batch_bytes = batch_bytes
         self.idle_s = idle_s
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or JitteredBackoff()
         self.sent_batches = 0
         self.failed_attempts = 0
         self.last_error: str | None = None

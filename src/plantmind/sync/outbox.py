@@ -45,16 +45,26 @@ from typing import Any, TypeVar
 
 from plantmind.core.jsonutil import compact_json
 from plantmind.core.plant import EgressPolicy
-from plantmind.store.writer import ReadConnections, SqliteWriter, StoreClosedError
-from plantmind.sync.audit import AUDIT_SCHEMA, AuditRecord, insert_audit, read_audit, trim_audit
+from plantmind.store.sqlite import ReadConnections, SqliteWriter, StoreClosedError, connect
+from plantmind.sync.audit import (
+    AUDIT_MIGRATIONS,
+    AUDIT_OWNER,
+    AuditRecord,
+    insert_audit,
+    read_audit,
+    trim_audit,
+)
 from plantmind.sync.egress import DROP_RANK, EgressGate, EgressRefusedError
 from plantmind.sync.wire import Batch
 
-__all__ = ["Outbox", "OutboxStats", "StoreClosedError"]
+__all__ = ["MIGRATIONS", "Outbox", "OutboxStats", "StoreClosedError", "read_stats"]
 
 T = TypeVar("T")
 
-_SCHEMA = (
+# The outbox's migrations (owner "sync.outbox" in plantmind.store.sqlite): append-only. 1 is
+# exactly what the outbox created on every start before versioning, so its files upgrade in
+# place. The audit log's table, in the same file, is versioned by its own module.
+MIGRATIONS: list[str] = [
     """
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY,     -- the idempotency key within the site
@@ -67,9 +77,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_category_seq ON outbox (category, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-    + AUDIT_SCHEMA
-)
+""",
+]
+OWNER = "sync.outbox"
 
 _AUDIT_KEEP = 200_000  # audit rows kept; ~100 bytes each
 
@@ -179,16 +189,16 @@ class Outbox:
             raise ValueError(f"synchronous must be FULL, EXTRA or NORMAL, got {synchronous!r}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+        # autocommit: the writer thread runs each job in its own transaction.
+        conn = connect(
+            self.path,
+            check_same_thread=False,
+            busy_timeout_s=busy_timeout_s,
+            synchronous=synchronous,
+            migrations={OWNER: MIGRATIONS, AUDIT_OWNER: AUDIT_MIGRATIONS},
         )
         self._q = _Queue()
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise RuntimeError(f"could not switch the outbox to WAL mode (got {mode!r})")
-            conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-            conn.executescript(_SCHEMA)
             self._init_meta(conn)
             self._q.reload(conn)
         except BaseException:
@@ -443,27 +453,11 @@ class Outbox:
         return None if row is None else str(row[0])
 
     def counters(self) -> dict[str, int]:
-        return {
-            name: int(v) for name, v in self._reader().execute("SELECT name, value FROM counters")
-        }
+        return _counters(self._reader())
 
     def stats(self) -> OutboxStats:
         """Counts as of the last committed write (read from disk, so any process can ask)."""
-        conn = self._reader()
-        by_cat = {
-            c: int(n)
-            for c, n in conn.execute("SELECT category, count(*) FROM outbox GROUP BY category")
-        }
-        size = conn.execute("SELECT coalesce(sum(size), 0) FROM outbox").fetchone()[0]
-        next_seq = int(conn.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
-        return OutboxStats(
-            site=self.site_id,
-            queued=sum(by_cat.values()),
-            queued_bytes=int(size),
-            queued_by_category=by_cat,
-            next_seq=next_seq,
-            counters=self.counters(),
-        )
+        return _stats(self._reader(), self.site_id)
 
     def audit(self, limit: int = 50, outcome: str | None = None) -> list[AuditRecord]:
         """The newest audit rows, newest first."""
@@ -480,6 +474,39 @@ class Outbox:
 
     def __len__(self) -> int:
         return self._q.total_rows
+
+
+def _counters(conn: sqlite3.Connection) -> dict[str, int]:
+    return {name: int(v) for name, v in conn.execute("SELECT name, value FROM counters")}
+
+
+def _stats(conn: sqlite3.Connection, site: str) -> OutboxStats:
+    by_cat = {
+        c: int(n)
+        for c, n in conn.execute("SELECT category, count(*) FROM outbox GROUP BY category")
+    }
+    size = conn.execute("SELECT coalesce(sum(size), 0) FROM outbox").fetchone()[0]
+    row = conn.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+    return OutboxStats(
+        site=site,
+        queued=sum(by_cat.values()),
+        queued_bytes=int(size),
+        queued_by_category=by_cat,
+        next_seq=0 if row is None else int(row[0]),
+        counters=_counters(conn),
+    )
+
+
+def read_stats(path: str | Path) -> OutboxStats:
+    """The stats of the outbox file ``path``, read through a read-only connection: no writer
+    thread, no migration, so it is safe beside the process that owns the outbox (``plantmind
+    audit``). The file must exist."""
+    conn = connect(path, readonly=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
+        return _stats(conn, "" if row is None else str(row[0]))
+    finally:
+        conn.close()
 
 
 def queued_rows(outbox: Outbox) -> Sequence[tuple[int, str]]:

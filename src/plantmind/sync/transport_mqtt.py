@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
-from plantmind.sync.forwarder import Backoff, TransportError
+from plantmind.sync.forwarder import JitteredBackoff, TransportError
 from plantmind.sync.wire import Batch, WireError
 
-__all__ = ["MqttConfig", "MqttHubListener", "MqttTransport"]
+__all__ = ["HubMqttConfig", "MqttHubListener", "MqttTransport"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class MqttConfig:
+class HubMqttConfig:
     """Broker connection: address, credentials, TLS. ``password`` is never logged or shown
     in the audit log (it is excluded from the repr)."""
 
@@ -90,7 +90,7 @@ class MqttConfig:
 class MqttTransport:
     """A site's side: publish batches, wait for the hub's ack (see the module docstring)."""
 
-    def __init__(self, config: MqttConfig, site: str, *, ack_timeout_s: float = 10.0) -> None:
+    def __init__(self, config: HubMqttConfig, site: str, *, ack_timeout_s: float = 10.0) -> None:
         self.config = config
         self.site = site
         self.ack_timeout_s = ack_timeout_s
@@ -178,7 +178,7 @@ class MqttHubListener:
 
     def __init__(
         self,
-        config: MqttConfig,
+        config: HubMqttConfig,
         receive: Callable[[bytes, str, str | None], int],
         *,
         client_id: str | None = None,
@@ -192,7 +192,7 @@ class MqttHubListener:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        backoff = Backoff(base=0.5, cap=15.0)
+        backoff = JitteredBackoff(base=0.5, cap=15.0)
         while not stop.is_set():
             try:
                 async with self.config.client(self.client_id) as client:

@@ -43,7 +43,7 @@ class SiteUplink:
         self.transport = transport
         self.forwarder = Forwarder(self.outbox, transport, **forwarder_options)
         self.alerts = AlertForwarder(self.outbox)
-        #: add to a health service's listeners to send its summaries (edge/health_service.py)
+        #: add to a health service's listeners to send its summaries (health/service.py)
         self.health = HealthSummaries(self.outbox)
         self.aggregates: PeriodicAggregates | None = None
         self.clock = clock

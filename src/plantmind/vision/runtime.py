@@ -157,14 +157,6 @@ class InspectionModel:
         tmp.write_text(self.meta.to_json(), encoding="utf-8")
         os.replace(tmp, self.directory / META_FILE)
 
-    def prepare(
-        self, data: bytes | str | Path, source: str | None = None
-    ) -> tuple[np.ndarray, int, int]:
-        """Decode and check an image; (C, S, S) float32 input and the original height, width."""
-        img = load_image(data, channels=self.meta.channels, source=source)
-        h, w = img.shape[:2]
-        return normalise(resize(img, self.meta.size)), h, w
-
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """(N, C, S, S) standardised → (N, S, S) segmentation heatmaps."""
         return self.infer(batch)[0]

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from plantmind.core.plant import Station
+from plantmind.store.sqlite import connect
 from plantmind.vision.images import ImageError, load_image
 from plantmind.vision.runtime import META_FILE, InspectionModel
 from plantmind.vision.threshold import Thresholds, Verdict
@@ -46,7 +46,11 @@ __all__ = [
 KEEP_OVERLAYS = 2000
 Label = Literal["good", "defect"]
 
-_SCHEMA = """
+# The inspection table's migrations (plantmind.store.sqlite, owner "vision.station"):
+# append-only. 1 is exactly what the stations created on every start before versioning, so
+# their files upgrade in place.
+MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS inspections (
     id TEXT PRIMARY KEY,
     station TEXT NOT NULL,
@@ -62,7 +66,8 @@ CREATE TABLE IF NOT EXISTS inspections (
 );
 CREATE INDEX IF NOT EXISTS inspections_station_ts ON inspections (station, ts);
 CREATE INDEX IF NOT EXISTS inspections_review ON inspections (review, ts);
-"""
+""",
+]
 
 
 class UnknownStation(KeyError):
@@ -124,9 +129,14 @@ class VisionStations:
         self._configured = {s.id: s for s in stations}
         self._lock = threading.RLock()
         self._models: dict[str, tuple[float, InspectionModel]] = {}
-        self._db = sqlite3.connect(self.root / "inspections.db", check_same_thread=False)
-        self._db.executescript("PRAGMA journal_mode=WAL;" + _SCHEMA)
-        self._db.commit()
+        # isolation_level="": writes commit explicitly (self._db.commit()) under self._lock,
+        # which also lets the API's threads share the connection (check_same_thread=False).
+        self._db = connect(
+            self.root / "inspections.db",
+            isolation_level="",
+            check_same_thread=False,
+            migrations={"vision.station": MIGRATIONS},
+        )
 
     # -- stations ---------------------------------------------------------------------------
     def _local(self) -> dict[str, Station]:

@@ -10,11 +10,11 @@ import numpy as np
 
 from plantmind.connectors.simulator._dynamics import Effects, lag, lag_alpha
 
-__all__ = ["Block", "KindModel"]
+__all__ = ["KindModel", "TickBlock"]
 
 
 @dataclass(frozen=True)
-class Block:
+class TickBlock:
     """One block of ticks: absolute times ``t`` ``(ticks,)`` and the site conditions
     ``ambient`` (degC) and ``demand`` (factor around 1), both ``(ticks, sites)``."""
 
@@ -48,7 +48,7 @@ class KindModel(abc.ABC):
         rng: np.random.Generator,
         params: np.random.Generator,
         dt: float,
-        first: Block,
+        first: TickBlock,
     ) -> None:
         self.n = len(site)
         self.site = np.asarray(site, dtype=np.intp)
@@ -59,7 +59,7 @@ class KindModel(abc.ABC):
         self.a_heat = lag_alpha(self.TAU_HEAT_S, dt)
 
     @abc.abstractmethod
-    def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
+    def advance(self, block: TickBlock, fx: Effects | None) -> dict[str, np.ndarray]:
         """True values per role for the block, ``(ticks, assets)``; advances the state."""
 
     def fault_heat(self, fx: Effects | None, ticks: int) -> np.ndarray | None:

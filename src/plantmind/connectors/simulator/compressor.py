@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from plantmind.connectors.simulator._base import Block, KindModel
+from plantmind.connectors.simulator._base import KindModel, TickBlock
 from plantmind.connectors.simulator._dynamics import (
     Effects,
     HoldProcess,
@@ -74,7 +74,7 @@ class CompressorModel(KindModel):
         rng: np.random.Generator,
         params: np.random.Generator,
         dt: float,
-        first: Block,
+        first: TickBlock,
     ) -> None:
         super().__init__(site, line, rng, params, dt, first)
         n = self.n
@@ -103,7 +103,7 @@ class CompressorModel(KindModel):
         level, hold = self._draw(self.rng.random((2, len(idx))))
         return level[None, :], hold
 
-    def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
+    def advance(self, block: TickBlock, fx: Effects | None) -> dict[str, np.ndarray]:
         ticks = len(block.t)
         z_demand = ar1(self.rng.standard_normal((ticks, self.n)), self.z_demand, self.phi_demand)
         z_vib = ar1(self.rng.standard_normal((ticks, self.n)), self.z_vib, self.phi_vib)

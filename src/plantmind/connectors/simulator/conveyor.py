@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from plantmind.connectors.simulator._base import Block, KindModel
+from plantmind.connectors.simulator._base import KindModel, TickBlock
 from plantmind.connectors.simulator._dynamics import (
     Effects,
     HoldProcess,
@@ -67,7 +67,7 @@ class ConveyorModel(KindModel):
         rng: np.random.Generator,
         params: np.random.Generator,
         dt: float,
-        first: Block,
+        first: TickBlock,
     ) -> None:
         super().__init__(site, line, rng, params, dt, first)
         n = self.n
@@ -115,7 +115,7 @@ class ConveyorModel(KindModel):
         u = self.rng.random((2, len(idx)))
         return self._level(u[0])[None, :], 300.0 + 900.0 * u[1]
 
-    def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
+    def advance(self, block: TickBlock, fx: Effects | None) -> dict[str, np.ndarray]:
         ticks = len(block.t)
         run = self.runs.sample(block.t)[0]
         setpoint = self.setpoint.sample(block.t)[0]

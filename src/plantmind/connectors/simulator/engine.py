@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 
 from plantmind.connectors.base import Source
-from plantmind.connectors.simulator._base import Block, KindModel
+from plantmind.connectors.simulator._base import KindModel, TickBlock
 from plantmind.connectors.simulator._dynamics import Environment, is_due, samples_per_tick
 from plantmind.connectors.simulator._injector import FaultInjector
 from plantmind.connectors.simulator.compressor import CompressorModel
@@ -229,8 +229,8 @@ class PlantSimulator:
 
     # --- computing blocks ---------------------------------------------------------------------
 
-    def _block_conditions(self, t: np.ndarray) -> Block:
-        return Block(t, self.tick_s, self._env.ambient(t), self._env.demand(t))
+    def _block_conditions(self, t: np.ndarray) -> TickBlock:
+        return TickBlock(t, self.tick_s, self._env.ambient(t), self._env.demand(t))
 
     def _compute_block(self, number: int) -> None:
         ticks = self._block_ticks

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from plantmind.connectors.simulator._base import Block, KindModel
+from plantmind.connectors.simulator._base import KindModel, TickBlock
 from plantmind.connectors.simulator._dynamics import (
     Effects,
     HoldProcess,
@@ -98,7 +98,7 @@ class PumpModel(KindModel):
         rng: np.random.Generator,
         params: np.random.Generator,
         dt: float,
-        first: Block,
+        first: TickBlock,
     ) -> None:
         super().__init__(site, line, rng, params, dt, first)
         n = self.n
@@ -162,7 +162,7 @@ class PumpModel(KindModel):
         power = self.W_PER_M4H * flow * head / eta + self.LOSS_W * speed**3
         return flow, head, power, rel
 
-    def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
+    def advance(self, block: TickBlock, fx: Effects | None) -> dict[str, np.ndarray]:
         ticks = len(block.t)
         g = self.groups.sample(block.t)
         phase, level = g[0][:, self.group], g[1][:, self.group]

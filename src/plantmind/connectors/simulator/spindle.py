@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from plantmind.connectors.simulator._base import Block, KindModel
+from plantmind.connectors.simulator._base import KindModel, TickBlock
 from plantmind.connectors.simulator._dynamics import (
     Effects,
     HoldProcess,
@@ -88,7 +88,7 @@ class SpindleModel(KindModel):
         rng: np.random.Generator,
         params: np.random.Generator,
         dt: float,
-        first: Block,
+        first: TickBlock,
     ) -> None:
         super().__init__(site, line, rng, params, dt, first)
         n = self.n
@@ -143,7 +143,7 @@ class SpindleModel(KindModel):
         )
         return values, hold
 
-    def advance(self, block: Block, fx: Effects | None) -> dict[str, np.ndarray]:
+    def advance(self, block: TickBlock, fx: Effects | None) -> dict[str, np.ndarray]:
         ticks = len(block.t)
         jobs = self.jobs.sample(block.t)
         z_load = ar1(self.rng.standard_normal((ticks, self.n)), self.z_load, self.phi_load)

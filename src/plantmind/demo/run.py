@@ -1,4 +1,5 @@
-"""``plantmind demo``: the simulated plant monitored by an edge node, with its API and page.
+"""``plantmind demo``: the simulated plant monitored by an edge service (built like
+``plantmind edge run`` builds it), with its API and page and an in-process hub.
 
 The demo first lets the node learn a stretch of fault-free history at full speed (what a
 plant does with its historian when it commissions plantmind), then runs the plant live at the
@@ -17,16 +18,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from plantmind.central.hub import Hub, default_db_url
+from plantmind.central.service import CentralService, default_db_url
 from plantmind.connectors.simulator import Fault, FaultWindow, PlantSimulator, demo_fault_schedule
 from plantmind.core.auth import TOKEN_FILE, TokenStore
 from plantmind.core.plant import Plant, example_plant_path, load_plant
 from plantmind.core.types import Alert
-from plantmind.edge.health_service import HealthService, pump_model
-from plantmind.edge.node import EdgeNode
+from plantmind.demo.inspection import DemoInspection
+from plantmind.demo.pump import pump_model
+from plantmind.edge.service import EdgeService
 from plantmind.sync.forwarder import EmbeddedTransport
-from plantmind.sync.uplink import SiteUplink
-from plantmind.vision.demo import DemoInspection
 
 __all__ = ["DemoConfig", "DemoProgress", "fault_summary", "run_demo"]
 
@@ -149,21 +149,20 @@ async def run_demo(
     live_s = cfg.duration_s * cfg.speed if cfg.duration_s is not None else 24 * 3600.0
     faults = _live_faults(plant, live_s, history_s)
     sim = PlantSimulator(plant, seed=cfg.seed, start_ts=DEMO_EPOCH, faults=faults)
-    node = EdgeNode(plant, cfg.home, restore=False)
     # the hub in-process on SQLite, fed through the site's outbox like a remote one would be
-    hub = Hub(default_db_url(cfg.home), cfg.home)
-    uplink = SiteUplink(
+    hub = CentralService(default_db_url(cfg.home), cfg.home)
+    edge = EdgeService(
+        plant,
         cfg.home,
-        plant.sites[0].id,
-        EmbeddedTransport(hub.inbox.receive),
-        plant.egress,
+        restore=False,
+        transport=EmbeddedTransport(hub.inbox.receive),
+        # live health: the pump model is trained on simulated bearing wear (cached in the home)
+        health_models={"centrifugal_pump": pump_model(cfg.home, plant)},
         clock=lambda: sim.now,
     )
-    uplink.attach(node)
-    parts = DemoInspection.start(cfg.home, plant, seed=cfg.seed)  # QS-1 on generated parts
-    # live health: the pump model is trained on simulated bearing wear (cached in the home)
-    health = HealthService(plant, {"centrifugal_pump": pump_model(cfg.home, plant)}).attach(node)
-    health.listeners.append(uplink.health)
+    node, uplink, health = edge.node, edge.uplink, edge.health
+    assert uplink is not None  # a transport was given
+    parts = DemoInspection.start(edge, seed=cfg.seed)  # QS-1 on generated parts
     token = TokenStore.in_home(cfg.home).create("admin", label="demo")
     prog = DemoProgress(live_start=DEMO_EPOCH + history_s)
     report = on_progress or (lambda p: None)
@@ -175,23 +174,19 @@ async def run_demo(
         while sim.now < prog.live_start:
             n = int(min(chunk, round((prog.live_start - sim.now) / sim.tick_s)))
             batch = sim.step(max(n, 1))
-            node.learn(batch)
-            health.observe(batch)  # learn() does not call the batch listeners
+            edge.learn(batch)
             prog.sim_ts = sim.now
             prog.samples += len(batch)
             report(prog)
             await asyncio.sleep(0)
         # 2. the API, then the live plant
         if cfg.port is not None:
-            from plantmind.edge.api import create_app
-            from plantmind.edge.server import start_server
-
-            server, task = await start_server(create_app(node), cfg.host, cfg.port)
+            server, task = await edge.serve(cfg.host, cfg.port)
             port = server.servers[0].sockets[0].getsockname()[1] if server.servers else cfg.port
             prog.url = f"http://{cfg.host}:{port}/"
             prog.extra["page_url"] = f"{prog.url}#token={token}"
         prog.phase = "live"
-        uplink.start()
+        edge.start()
         wall0 = time.monotonic()
         sim_live0 = sim.now
         last_report = 0.0
@@ -199,7 +194,7 @@ async def run_demo(
             if cfg.duration_s is not None and sim.now - sim_live0 >= live_s:
                 break
             batch = sim.step(cfg.batch_ticks)
-            node.ingest(batch)
+            edge.ingest(batch)
             parts.tick(sim.now)
             prog.sim_ts = sim.now
             prog.samples += len(batch)
@@ -246,10 +241,9 @@ async def run_demo(
         if server is not None and task is not None:
             server.should_exit = True
             await task
-        await uplink.close()
-        hub.close()
         parts.close()
-        node.close()
+        await edge.close()
+        hub.close()
 
 
 def write_summary(summary: dict[str, Any], path: Path) -> None:

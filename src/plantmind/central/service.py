@@ -18,9 +18,9 @@ from plantmind.central.job_kinds import JOB_KINDS
 from plantmind.central.jobs import JobRunner, JobStore
 from plantmind.core.auth import TokenStore
 from plantmind.store.central import CentralStore
-from plantmind.sync.transport_mqtt import MqttConfig, MqttHubListener
+from plantmind.sync.transport_mqtt import HubMqttConfig, MqttHubListener
 
-__all__ = ["Hub", "default_db_url"]
+__all__ = ["CentralService", "default_db_url"]
 
 log = logging.getLogger("plantmind.central")
 
@@ -30,7 +30,7 @@ def default_db_url(home: Path) -> str:
     return f"sqlite:///{Path(home) / 'central.db'}"
 
 
-class Hub:
+class CentralService:
     """One hub: ``db_url`` (SQLite or PostgreSQL URL), tokens in ``home/tokens.json``, jobs in
     ``home/jobs.db``. ``router`` (a :class:`plantmind.llm.router.Router`) gives the jobs a
     central model; without one they run their deterministic pipelines and say so."""
@@ -60,7 +60,7 @@ class Hub:
         self,
         host: str = "127.0.0.1",
         port: int = 8090,
-        mqtt: MqttConfig | None = None,
+        mqtt: HubMqttConfig | None = None,
         stop: asyncio.Event | None = None,
         on_ready: Any = None,
     ) -> None:

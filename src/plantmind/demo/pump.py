@@ -1,21 +1,28 @@
 """Run-to-failure histories from the built-in simulator: a pump's bearing wears until it fails
 (the end of the simulator's ``bearing_wear`` window is taken as the failure), with varied
 healthy time before, wear duration, severity and time of day. These train the demo's live
-remaining-life model; the model has only seen simulated wear, and says so in its metadata."""
+remaining-life model (:func:`pump_model`, cached in the demo's home); the model has only seen
+simulated wear, and says so in its metadata."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from plantmind.connectors.simulator import Fault, PlantSimulator
 from plantmind.core.plant import Plant, PlantIndex, example_plant_path, load_plant
+from plantmind.health import models_dir
+from plantmind.health.artifact import ArtifactError, load_model, save_model
 from plantmind.health.features import FeatureSpec
 from plantmind.health.history import RunHistory
 from plantmind.health.rul import RulConfig, RulModel
 
-__all__ = ["PUMP_MODEL_CONFIG", "simulate_bearing_histories", "train_pump_model"]
+__all__ = ["PUMP_MODEL_CONFIG", "pump_model", "simulate_bearing_histories", "train_pump_model"]
+
+log = logging.getLogger("plantmind.demo")
 
 #: the live pump model: cycles of 10 s, life in seconds, plateau 600 s. No age and no drift
 #: feature: a live asset's history starts when monitoring started, not when it was new.
@@ -120,4 +127,18 @@ def train_pump_model(
     model.trained_on["cycle_s"] = cycle_s
     model.trained_on["asset_kind"] = "centrifugal_pump"
     model.trained_on["note"] = "simulated bearing wear only (the simulator's bearing_wear fault)"
+    return model
+
+
+def pump_model(home: Path, plant: Plant | None = None) -> RulModel:
+    """The demo's pump model: loaded from ``<home>/health/models/centrifugal_pump`` or trained
+    on simulated bearing-wear runs (seconds on one core) and saved there."""
+    path = models_dir(home) / "centrifugal_pump"
+    if (path / "model.json").is_file():
+        try:
+            return load_model(path)
+        except ArtifactError as exc:
+            log.warning("%s: %s; training again", path, exc)
+    model = train_pump_model(plant)
+    save_model(model, path)
     return model

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plantmind.edge.service import EdgeService
 
 __all__ = ["DemoInspection"]
 
@@ -36,6 +40,7 @@ class DemoInspection:
         period_s: float = 300.0,
         seed: int = 0,
         train_seconds: float = 20.0,
+        open_stations: Callable[[], Any] | None = None,
     ) -> None:
         self.period_s = period_s
         self.seed = seed
@@ -47,6 +52,7 @@ class DemoInspection:
         self._ready = threading.Event()
         self._busy = threading.Lock()
         self._stop = False
+        self._owns_vision = False
         self.vision: Any = None
         self.station_id: str | None = None
         self._thread: threading.Thread | None = None
@@ -60,21 +66,28 @@ class DemoInspection:
         if not extra_installed("vision-train"):
             self.problem = "visual inspection is off: pip install 'plantmind[vision-train]'"
             return
-        from plantmind.vision.station import VisionStations
+        # the edge service's stations when given (the API then shows the same ones), else
+        # stations of our own under ``home``, closed with us
+        self._owns_vision = open_stations is None
+        if open_stations is None:
+            from plantmind.vision.station import VisionStations
 
-        self.vision = VisionStations(home, stations)
+            self.vision = VisionStations(home, stations)
+        else:
+            self.vision = open_stations()
         self.station_id = stations[0].id
         self._thread = threading.Thread(target=self._train, name="demo-vision", daemon=True)
         self._thread.start()
 
     @classmethod
-    def start(cls, home: Path, plant: Any, seed: int = 0) -> DemoInspection:
-        return cls(home, plant, seed=seed)
+    def start(cls, edge: EdgeService, seed: int = 0) -> DemoInspection:
+        """Train and inspect on ``edge``'s own stations."""
+        return cls(edge.home, edge.plant, seed=seed, open_stations=lambda: edge.stations)
 
     def _train(self) -> None:
         import torch
 
-        from plantmind.vision.synthetic import write_parts
+        from plantmind.demo.parts import write_parts
         from plantmind.vision.train import TrainConfig
 
         try:
@@ -117,7 +130,7 @@ class DemoInspection:
         threading.Thread(target=self._inspect, args=(self._k,), daemon=True).start()
 
     def _inspect(self, k: int) -> None:
-        from plantmind.vision.synthetic import PART_DEFECTS, make_part, png_bytes
+        from plantmind.demo.parts import PART_DEFECTS, make_part, png_bytes
 
         with self._busy:
             defect = PART_DEFECTS[(k // 3) % len(PART_DEFECTS)] if k % 3 == 0 else None
@@ -142,5 +155,5 @@ class DemoInspection:
             # a torch thread still running at interpreter exit aborts the process
             self._thread.join(timeout=60)
         with self._busy:  # let an inspection in flight finish before the store closes
-            if self.vision is not None:
+            if self.vision is not None and self._owns_vision:
                 self.vision.close()

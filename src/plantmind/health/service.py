@@ -1,12 +1,11 @@
-"""The edge node's live health: a :class:`~plantmind.health.live.HealthMonitor` fed by the
-node's ``batch_listeners``, the models it uses (artifacts under ``<home>/health/models/<kind>``,
-or the simulator-trained pump model for the demo), and listeners that receive the summaries
-after every update (the site uplink sends them to the hub)."""
+"""Live health for an edge node: a :class:`~plantmind.health.live.HealthMonitor` fed by the
+node's ``batch_listeners``, the models it uses (artifacts under ``<home>/health/models/<kind>``),
+and listeners that receive the summaries after every update (the site uplink sends them to
+the hub)."""
 
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -14,15 +13,13 @@ from typing import Any, SupportsFloat
 from plantmind.core.plant import Plant
 from plantmind.core.types import SampleBatch
 from plantmind.health import models_dir
-from plantmind.health.artifact import ArtifactError, load_model, save_model
+from plantmind.health.artifact import ArtifactError, load_model
 from plantmind.health.live import AssetHealth, HealthMonitor
 from plantmind.health.rul import RulModel
 
-__all__ = ["HealthService", "load_models", "models_dir", "pump_model"]
+__all__ = ["HealthService", "load_models"]
 
-log = logging.getLogger("plantmind.edge.health")
-
-_BY_NODE: weakref.WeakKeyDictionary[Any, HealthService] = weakref.WeakKeyDictionary()
+log = logging.getLogger("plantmind.health")
 
 
 def load_models(home: Path) -> dict[str, RulModel]:
@@ -40,22 +37,6 @@ def load_models(home: Path) -> dict[str, RulModel]:
             continue
         out[str(model.trained_on.get("asset_kind") or d.name)] = model
     return out
-
-
-def pump_model(home: Path, plant: Plant | None = None) -> RulModel:
-    """The demo's pump model: loaded from ``<home>/health/models/centrifugal_pump`` or trained
-    on simulated bearing-wear runs (seconds on one core) and saved there."""
-    from plantmind.health.simulated import train_pump_model
-
-    path = models_dir(home) / "centrifugal_pump"
-    if (path / "model.json").is_file():
-        try:
-            return load_model(path)
-        except ArtifactError as exc:
-            log.warning("%s: %s; training again", path, exc)
-    model = train_pump_model(plant)
-    save_model(model, path)
-    return model
 
 
 def _trained_cycle_s(model: RulModel) -> float:
@@ -83,14 +64,9 @@ class HealthService:
         self._last_ts: float | None = None
 
     def attach(self, node: Any) -> HealthService:
+        """Follow ``node``'s batches (its ``batch_listeners``, history learning included)."""
         node.batch_listeners.append(self.observe)
-        _BY_NODE[node] = self
         return self
-
-    @staticmethod
-    def of(node: Any) -> HealthService | None:
-        """The service attached to ``node``, if any (the API finds it this way)."""
-        return _BY_NODE.get(node)
 
     def observe(self, batch: SampleBatch) -> None:
         self.monitor.observe(batch)

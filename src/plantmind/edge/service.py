@@ -1,0 +1,191 @@
+"""``EdgeService``: one site's edge, built from plant.yaml and a home. The one builder that
+``plantmind edge run``, ``plantmind demo`` and the tests use: it owns the node (detection,
+alerts, store), live health, the inspection stations, the uplink to a hub, and the API app
+that serves them. Wiring only: the work is in the capability packages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from plantmind.core.ids import now
+from plantmind.core.plant import Plant
+from plantmind.core.types import SampleBatch
+from plantmind.detect.alerts import AlertUpdate
+from plantmind.edge.node import EdgeNode
+from plantmind.health.service import HealthService, load_models
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from plantmind.connectors.base import Source
+    from plantmind.core.auth import TokenStore
+    from plantmind.health.rul import RulModel
+    from plantmind.sync.forwarder import Transport
+    from plantmind.sync.uplink import SiteUplink
+    from plantmind.vision.station import VisionStations
+
+__all__ = ["EdgeService", "SiteError"]
+
+log = logging.getLogger("plantmind.edge")
+
+
+class SiteError(ValueError):
+    """The site asked for is not in the plant, or a plant of several sites names none."""
+
+
+def pick_site(plant: Plant, site: str | None, *, required: bool) -> str:
+    """The site this edge serves: ``site`` if given (it must be one of the plant's), else the
+    plant's only site; a plant of several sites must name one when ``required``."""
+    ids = [s.id for s in plant.sites]
+    if site is not None:
+        if site not in ids:
+            raise SiteError(f"--site {site!r} is not a site of the plant ({', '.join(ids)})")
+        return site
+    if required and len(ids) > 1:
+        raise SiteError(f"the plant has several sites ({', '.join(ids)}): name one with --site")
+    return ids[0]
+
+
+class EdgeService:
+    """One site's edge service (see the module docstring).
+
+    Parameters
+    ----------
+    plant, home:
+        The validated plant model and the home directory that keeps the state.
+    site:
+        The site this edge serves (default: the plant's only site).
+    transport:
+        Where the site's outbox delivers (HTTP, MQTT or an in-process hub); None: no uplink.
+    health_models:
+        Remaining-life models by asset kind (default: the artifacts under
+        ``<home>/health/models``).
+    clock:
+        Plant time for the uplink's hourly aggregates (default: the newest sample's time).
+    restore, detector_config:
+        Passed to :class:`~plantmind.edge.node.EdgeNode`.
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        home: Path,
+        *,
+        site: str | None = None,
+        transport: Transport | None = None,
+        health_models: dict[str, RulModel] | None = None,
+        clock: Callable[[], float] | None = None,
+        restore: bool = True,
+        detector_config: object = None,
+    ) -> None:
+        self.plant = plant
+        self.home = Path(home)
+        self.site_id = pick_site(plant, site, required=transport is not None)
+        self.node = EdgeNode(plant, self.home, restore=restore, detector_config=detector_config)
+        models = load_models(self.home) if health_models is None else health_models
+        self.health = HealthService(plant, models).attach(self.node)
+        self.uplink: SiteUplink | None = None
+        if transport is not None:
+            from plantmind.sync.uplink import SiteUplink
+
+            # plant time (the data's clock) drives the hourly aggregates, also for replays and
+            # a simulator running faster than real time
+            self.uplink = SiteUplink(
+                self.home,
+                self.site_id,
+                transport,
+                plant.egress,
+                clock=clock or (lambda: self.node.stats.last_ts or now()),
+            )
+            self.uplink.attach(self.node)
+            self.health.listeners.append(self.uplink.health)
+        self._stations: VisionStations | None = None
+
+    # -- parts -----------------------------------------------------------------------------
+    @property
+    def stations(self) -> VisionStations:
+        """The plant's inspection stations under ``<home>/vision``, opened on first use;
+        ImportError (naming the extra) without the [vision] extra."""
+        if self._stations is None:
+            from plantmind.core.extras import ExtraMissing, extra_installed
+
+            if not extra_installed("vision"):
+                raise ExtraMissing(
+                    "inspection needs the [vision] extra: pip install 'plantmind[vision]'"
+                )
+            from plantmind.vision.station import VisionStations
+
+            stations = [st for site in self.plant.sites for st in site.stations]
+            self._stations = VisionStations(self.home, stations)
+        return self._stations
+
+    def app(self, tokens: TokenStore | None = None) -> FastAPI:
+        """The API and page over this service's parts."""
+        from plantmind.edge.api import create_app
+
+        vision = self._stations
+        if vision is None:
+            try:
+                vision = self.stations
+            except ImportError:
+                vision = None  # the inspection routes answer 503 naming the extra
+        return create_app(self.node, tokens, health=self.health, vision=vision)
+
+    # -- the stream ------------------------------------------------------------------------
+    def learn(self, batch: SampleBatch) -> None:
+        """History: the node and every batch listener learn, no alerts are raised."""
+        self.node.learn(batch)
+
+    def ingest(self, batch: SampleBatch) -> AlertUpdate:
+        """A live batch through the whole pipeline."""
+        return self.node.ingest(batch)
+
+    def start(self) -> None:
+        """Start delivering to the hub (needs a running event loop); no-op without one."""
+        if self.uplink is not None:
+            self.uplink.start()
+
+    async def serve(self, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+        """Serve :meth:`app` on ``host:port`` in this event loop; stop it with
+        ``server.should_exit = True`` and await the task."""
+        from plantmind.edge.server import start_server
+
+        return await start_server(self.app(), host, port)
+
+    async def run(
+        self,
+        source: Source | None,
+        *,
+        host: str,
+        port: int,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        """Serve the API and consume ``source`` until it ends (or, without one, until the
+        server stops); then stop the server. ``on_ready`` is called once the API listens."""
+        server, task = await self.serve(host, port)
+        if on_ready is not None:
+            on_ready()
+        try:
+            if source is not None:
+                await self.node.run(source)
+            else:
+                await task
+        finally:
+            if source is not None:
+                await source.close()
+            server.should_exit = True
+            await task
+
+    async def close(self) -> None:
+        """Stop the uplink, then close the stations and the node (state saved)."""
+        if self.uplink is not None:
+            await self.uplink.close()
+        if self._stations is not None:
+            self._stations.close()
+            self._stations = None
+        self.node.close()
