@@ -44,7 +44,7 @@ smoke-base:
 	rm -rf $(BASE_VENV)
 	python3 -m venv $(BASE_VENV)
 	$(BASE_VENV)/bin/python -m pip install -q --constraint constraints.txt . pytest
-	cd tests/smoke && ../../$(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	cd tests/smoke && ../../$(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider -c /dev/null \
 		--rootdir . test_base_install.py
 
 # Re-resolve every dependency to its newest allowed version; then run `make test` and commit.

@@ -126,3 +126,36 @@ def test_detect_multivariate_finds_a_broken_relationship(tmp_path):
     broken = [r for r in m[2500:] if r["alarm"] == "1"]
     assert len(broken) > 250
     assert any("decoupled" in r["reason"] for r in broken)
+
+
+def test_replay_and_detect_refuse_binary_input_in_one_line(tmp_path):
+    blob = tmp_path / "export.csv"
+    blob.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16)
+    for args in (
+        ["replay", str(blob), "--home", str(tmp_path / "home")],
+        ["detect", str(blob), "--out", str(tmp_path / "o.csv")],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        assert "Traceback" not in res.output and "UnicodeDecodeError" not in res.output
+        (line,) = [t for t in res.output.splitlines() if t.strip()]
+        assert line.startswith("error: ") and str(blob) in line
+        assert "not a text CSV" in res.output
+
+
+def test_detect_of_a_file_with_stray_quotes_scores_every_good_row(tmp_path):
+    lines = ["ts,a,b"] + [f"{i},{i % 5},{i % 3}" for i in range(300)]
+    for k in (10, 50, 51, 299):  # quotes that open a field and never close on their line
+        lines[k + 1] = f'{k},"{k % 5},{k % 3}'
+    src, out = tmp_path / "h.csv", tmp_path / "o.csv"
+    src.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["detect", str(src), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "296 rows × 2 signal(s) scored" in " ".join(res.output.split())
+    for k in (10, 50, 51, 299):
+        assert f"h.csv:{k + 2}:" in res.output.replace("\n", "")
+    import csv as _csv
+
+    written = [r["timestamp"] for r in _csv.DictReader(out.open())]
+    assert written == [str(i) for i in range(300) if i not in (10, 50, 51, 299)]

@@ -219,3 +219,77 @@ async def test_tls_with_a_private_ca(private_broker, index, collect, monkeypatch
         auth=PasswordAuth(username="plant", password_env="PM_TEST_MQTT_PW"),
         tls=TlsConfig(ca_file=private_broker["ca"]),
     )
+
+
+# --- bad input on the shared broker: one message never costs the others -----------------------
+
+
+async def test_a_far_future_timestamp_does_not_blind_the_signal(mosquitto, index, collect):
+    from plantmind.detect.quality import QualityGate
+
+    topic = unique("pm-future")
+    src = _source(index, [MqttTopicMap(topic=topic, signal="P-101.flow")], port=mosquitto[1])
+    col = collect(src)
+    await asyncio.wait_for(src.connected.wait(), 10)
+    t0 = time.time() - 60
+    async with aiomqtt.Client(*mosquitto) as c:
+        await c.publish(topic, json.dumps({"value": -1.0, "ts": 1e15}), qos=1)
+        for i in range(30):
+            await c.publish(topic, json.dumps({"value": float(i), "ts": t0 + i}), qos=1)
+    got = await col.wait_for(lambda g: len(g) >= 30)
+    assert [v for _, _, v in got] == [float(i) for i in range(30)]
+    # as the edge node would: every valid sample passes the quality gate's order check
+    gate = QualityGate(index.n_signals)
+    assert sum(len(gate.filter(b)[0]) for b in col.batches) == 30
+    assert gate.counters.total() == 0
+    d = src.diagnostics()
+    assert d["future_timestamps"] == 1 and d["disconnects"] == 0
+
+
+def test_the_future_check_is_a_setting_of_live_sources(index):
+    src = _source(index, [MqttTopicMap(topic="s/x", signal="P-101.flow")])
+    now = time.time()
+    assert src.handle("s/x", json.dumps({"value": 1, "ts": now + 200}).encode()) == 1
+    assert src.handle("s/x", json.dumps({"value": 2, "ts": now + 400}).encode()) == 0
+    assert src.stats.extra["future_timestamps"] == 1
+    src.max_future_s = None  # off: every timestamp is taken as it comes
+    assert src.handle("s/x", json.dumps({"value": 3, "ts": now + 400}).encode()) == 1
+    assert [v for _, _, v in _drain(src)] == [1.0, 3.0]
+
+
+async def test_a_retained_bad_message_is_skipped_without_reconnecting(mosquitto, index, collect):
+    topic = unique("pm-retained")
+    async with aiomqtt.Client(*mosquitto) as c:
+        # retained: the broker hands it to every (re)connecting subscriber first
+        await c.publish(topic, b"\xff\xfe not json {", qos=1, retain=True)
+    src = _source(index, [MqttTopicMap(topic=topic, signal="P-101.flow")], port=mosquitto[1])
+    col = collect(src)
+    try:
+        await asyncio.wait_for(src.connected.wait(), 10)
+        t0 = time.time() - 60
+        async with aiomqtt.Client(*mosquitto) as c:
+            await c.publish(topic, b"[" * 100_000 + b"]" * 100_000, qos=1)
+            await c.publish(topic, b'{"value": 1' + b"0" * 400 + b"}", qos=1)  # > float range
+            await c.publish(topic, b'{"value": 1' + b"0" * 5000 + b"}", qos=1)  # > digit limit
+            for i in range(30):
+                await c.publish(topic, json.dumps({"value": float(i), "ts": t0 + i}), qos=1)
+        got = await col.wait_for(lambda g: len(g) >= 30)
+        await asyncio.sleep(0.3)  # time for a reconnect to show, had one happened
+        assert [v for _, _, v in got] == [float(i) for i in range(30)]  # 0 of 30 lost
+        d = src.diagnostics()
+        assert d["disconnects"] == 0 and d["connect_failures"] == 0 and d["connected"] == 1
+        assert d["messages"] == 34 and d["messages_skipped"] >= 3
+    finally:
+        async with aiomqtt.Client(*mosquitto) as c:
+            await c.publish(topic, b"", qos=1, retain=True)  # clear the retained message
+
+
+def test_deep_json_is_refused_before_parsing(index, caplog):
+    caplog.set_level(logging.WARNING, logger="plantmind.connectors")
+    src = _source(index, [MqttTopicMap(topic="s/x", signal="P-101.flow", value_field="a.0")])
+    assert src.handle("s/x", b'{"a": [' + b"[" * 1000 + b"]" * 1000 + b"]}") == 0
+    assert "nested deeper than 64 levels" in caplog.text
+    # brackets inside strings do not count, and 64 levels (the bound) still parse
+    assert src.handle("s/x", b'{"a": [7], "note": "' + b"{[" * 100 + b'"}') == 1
+    assert src.handle("s/x", b'{"a": [8, ' + b"[" * 62 + b"]" * 62 + b"]}") == 1
+    assert [v for _, _, v in _drain(src)] == [7.0, 8.0]

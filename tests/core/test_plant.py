@@ -95,3 +95,31 @@ def test_minimal_plant_defaults():
     p = parse_plant("name: tiny\nsites: [{id: s, name: S}]\n")
     assert PlantIndex.build(p).n_signals == 0
     assert p.egress.allow == ["alerts", "health", "aggregates"]
+
+
+def test_duplicate_keys_are_errors_naming_file_line_and_path(tmp_path: Path):
+    # YAML loaders keep the last of two equal keys silently; the plant loader refuses them
+    kind = "            kind: air_compressor"
+    text = EXAMPLE.replace(kind, kind + "\n            kind: pump", 1)
+    text = text.replace("name: Riverside", "name: first\nname: Riverside", 1)
+    p = tmp_path / "plant.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(PlantConfigError) as info:
+        load_plant(p)
+    lines = text.splitlines()
+    dup_name = lines.index("name: Riverside Works (simulated)") + 1
+    dup_kind = lines.index("            kind: pump") + 1
+    assert info.value.source == str(p) and str(p) in str(info.value)
+    assert info.value.problems == [
+        f"line {dup_name}: name: duplicate key 'name' (first at line {dup_name - 1})",
+        f"line {dup_kind}: sites[0].lines[0].assets[2].kind: duplicate key 'kind' "
+        f"(first at line {dup_kind - 1})",
+    ]
+
+
+def test_duplicate_key_in_a_flow_mapping_and_merge_keys():
+    with pytest.raises(PlantConfigError, match=r"line 2: sites\[0\]\.id: duplicate key 'id'"):
+        parse_plant("name: tiny\nsites: [{id: s, name: S, id: t}]\n")
+    # a key that overrides one merged in with << is YAML's override, not a duplicate
+    p = parse_plant("name: tiny\nsites: [{<<: {id: s, name: S}, name: T}]\n")
+    assert p.sites[0].name == "T"

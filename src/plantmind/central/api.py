@@ -11,16 +11,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
 from plantmind import __version__
-from plantmind.central.inbox import Inbox
+from plantmind.central.inbox import BatchRefusedError, Inbox
 from plantmind.central.jobs import JobRunner
 from plantmind.central.jobs_api import jobs_api
-from plantmind.core.auth import OperatorDep, TokenStore, ViewerDep
+from plantmind.core.auth import SiteWriterDep, TokenStore, ViewerDep
+from plantmind.core.bodies import read_body_limited
 from plantmind.store.central import CentralStore
 from plantmind.sync.wire import WireError
 
-__all__ = ["create_hub_app"]
+__all__ = ["MAX_BATCH_BYTES", "create_hub_app"]
 
 MAX_BATCH_BYTES = 64 * 2**20
+MAX_ERROR_CHARS = 200  # of a 422's detail: a sender's input is quoted, never echoed whole
 
 api = APIRouter(prefix="/api")
 
@@ -30,18 +32,21 @@ def _store(request: Request) -> CentralStore:
 
 
 @api.post("/ingest")
-async def ingest(request: Request, who: OperatorDep) -> dict[str, Any]:
+async def ingest(request: Request, who: SiteWriterDep) -> dict[str, Any]:
     """Store one outbox batch (the JSON of :mod:`plantmind.sync.wire`); answers with the
-    seq up to which the site's events are durably stored. Sending a batch again is harmless."""
-    size = int(request.headers.get("content-length") or 0)
-    if size > MAX_BATCH_BYTES:
-        raise HTTPException(413, f"batch over {MAX_BATCH_BYTES} bytes; send smaller batches")
-    body = await request.body()
+    seq up to which the site's events are durably stored. Sending a batch again is harmless.
+    A token bound to a site stores only that site's batches (403 otherwise, or for a category
+    the site may not send); a malformed batch is answered 422, one over 64 MiB 413 (send
+    smaller batches)."""
+    body = await read_body_limited(request, MAX_BATCH_BYTES, "batch")
     inbox: Inbox = request.app.state.inbox
     try:
-        upto = await run_in_threadpool(inbox.receive, body, "http")
+        upto = await run_in_threadpool(inbox.receive, body, "http", who.site)
+    except BatchRefusedError as exc:
+        raise HTTPException(403, str(exc)[:MAX_ERROR_CHARS]) from None
     except WireError as exc:
-        raise HTTPException(422, str(exc)) from None
+        # the message quotes at most an excerpt of the input; the cap keeps it so
+        raise HTTPException(422, str(exc)[:MAX_ERROR_CHARS]) from None
     return {"acked_upto": upto}
 
 

@@ -5,12 +5,24 @@ acknowledge out. Every transport (HTTP, MQTT, in-process) goes through :meth:`In
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from plantmind.store.central import CentralStore
-from plantmind.sync.wire import WireError, decode_batch
+from plantmind.sync.wire import WireError, decode_batch, excerpt
 
-__all__ = ["Inbox", "InboxCounters"]
+__all__ = ["BatchRefusedError", "Inbox", "InboxCounters"]
+
+
+class BatchRefusedError(WireError):
+    """A well-formed batch its sender may not store: another site's, or one holding a category
+    the site's egress policy keeps home. HTTP answers 403. A :class:`WireError`, so transports
+    that only know that (MQTT) reject it without acknowledging, as before."""
+
+
+#: ``admit(site, events)`` raises :class:`BatchRefusedError` if the batch may not be stored.
+Admit = Callable[[str, list[dict[str, Any]]], None]
 
 
 @dataclass
@@ -24,19 +36,28 @@ class InboxCounters:
 class Inbox:
     """Decodes batches and stores them in ``store``; counts what happened."""
 
-    def __init__(self, store: CentralStore) -> None:
+    def __init__(self, store: CentralStore, admit: Admit | None = None) -> None:
         self.store = store
+        self.admit = admit
         self.counters = InboxCounters()
         self._lock = threading.Lock()
 
     def receive(self, body: bytes, transport: str = "http", site: str | None = None) -> int:
         """Store one batch; returns the seq to acknowledge (the batch's last, now durable).
-        ``site``, when the transport knows who sent it (an MQTT topic), must match the
-        batch's. Raises :class:`~plantmind.sync.wire.WireError` for a malformed batch."""
+        ``site``, when the transport knows who sent it (an MQTT topic, the token's site),
+        must match the batch's; ``admit`` (if given) checks the rest before anything is
+        stored. Raises :class:`~plantmind.sync.wire.WireError` for a malformed batch,
+        :class:`BatchRefusedError` for a refused one."""
         try:
             batch_site, events = decode_batch(body)
             if site is not None and batch_site != site:
-                raise WireError(f"batch of site {batch_site!r} arrived on the topic of {site!r}")
+                via = "arrived on the topic of" if transport == "mqtt" else "sent with a token of"
+                # excerpts: both come from the sender, and the message goes back to it
+                raise BatchRefusedError(
+                    f"batch of site {excerpt(batch_site)} {via} site {excerpt(site)}"
+                )
+            if self.admit is not None:
+                self.admit(batch_site, events)
         except WireError:
             with self._lock:
                 self.counters.rejected += 1

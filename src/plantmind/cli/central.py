@@ -45,14 +45,16 @@ def central_run(
         Path | None,
         typer.Option(
             "--plant",
-            help="plant.yaml whose llm section names the central model for analysis jobs "
-            "(default: none; jobs run their deterministic pipelines and say so).",
+            help="plant.yaml whose llm section names the central model for analysis jobs and "
+            "whose egress policy the hub enforces for its sites (default: none; jobs run their "
+            "deterministic pipelines and say so, and every site gets the default egress "
+            "policy: alerts, health, aggregates).",
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the hub: HTTP ingest and API, MQTT listener, fleet store, analysis jobs."""
-    from plantmind.central.service import CentralService, default_db_url
+    from plantmind.central.service import CentralService, default_db_url, site_policies_of
     from plantmind.sync.transport_mqtt import HubMqttConfig
 
     logging.basicConfig(
@@ -62,11 +64,14 @@ def central_run(
     root = resolve_home(home)
     url = db or default_db_url(root)
     router = None
+    policies = None
     if plant is not None:
         from plantmind.llm.router import Router
 
-        router = Router.from_plant(plant_or_fail(plant)[0], root / "llm", env=False)
-    hub = CentralService(url, root, router=router)
+        model = plant_or_fail(plant)[0]
+        router = Router.from_plant(model, root / "llm", env=False)
+        policies = site_policies_of(model)
+    hub = CentralService(url, root, router=router, site_policies=policies)
     cfg = (
         HubMqttConfig(
             host=mqtt_host,
@@ -98,13 +103,20 @@ def central_run(
 def token_create(
     role: Annotated[str, typer.Option(help="viewer, operator, engineer or admin.")] = "viewer",
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    site: Annotated[
+        str | None,
+        typer.Option(
+            help="Bind the token to this site id: the hub stores batches sent with it only "
+            "for that site (give every site its own operator token)."
+        ),
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Create a token and print it once; only its hash is kept (in <home>/tokens.json)."""
     from plantmind.core.auth import TokenStore
 
     try:
-        token = TokenStore.in_home(resolve_home(home)).create(role, label=label)
+        token = TokenStore.in_home(resolve_home(home)).create(role, label=label, site=site)
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -115,12 +127,14 @@ def token_create(
 
 @token_app.command("list")
 def token_list(home: HomeOpt = None) -> None:
-    """Token ids, roles and labels (never the tokens)."""
+    """Token ids, roles, sites and labels (never the tokens); "-" is a token bound to no
+    site."""
     from plantmind.core.auth import TokenStore
 
     rows = TokenStore.in_home(resolve_home(home)).list()
     for r in rows:
-        console.print(f"{r['id']}  {r['role']:<9} {r['label']}", highlight=False)
+        site = r["site"] or "-"
+        console.print(f"{r['id']}  {r['role']:<9} {site:<16} {r['label']}", highlight=False)
     if not rows:
         console.print("no tokens")
 

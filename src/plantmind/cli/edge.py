@@ -4,6 +4,7 @@ store, API and page, store-and-forward to a hub)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -44,6 +45,9 @@ def edge_run(
     ] = None,
     speed: Annotated[float, typer.Option(help="Simulator speed (1 = real time).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    drain_seconds: Annotated[
+        float, typer.Option(help="On stop, seconds to keep sending the outbox to the hub.")
+    ] = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the edge node for a plant: connectors, detection, alerts, store, API and page, and
@@ -121,10 +125,17 @@ def edge_run(
                 f"edge node for {model.name}: http://{host}:{port}/  (home {root}, source {source})"
             )
 
+        # SIGTERM (a service manager) and SIGINT (Ctrl-C) stop cleanly: drain the pipeline,
+        # queue what was aggregated, send the outbox for a bounded time, then exit
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         try:
-            await service.run(feed, host=host, port=port, on_ready=ready)
+            await service.run(feed, host=host, port=port, on_ready=ready, stop=stop)
         finally:
-            await service.close()
+            sent = await service.stop(drain_s=drain_seconds)
+            console.print("stopped" + ("" if sent else " (events left queued for the next start)"))
 
     try:
         asyncio.run(main())

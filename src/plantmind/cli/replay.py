@@ -148,31 +148,35 @@ def detect(
         if unknown:
             raise fail(f"{asset_map}: columns not in {file}: {', '.join(map(str, unknown))}")
         groups = [[names.index(c) for c in cols] for cols in mapping.values()]
-    order = np.argsort(times, kind="stable")
-    if np.any(order != np.arange(len(order))):
+    # The usual file is in time order: then no sort order, inverse or sorted copy of the table
+    # is made (each would be another array as long as the file).
+    order = None if bool(np.all(times[1:] >= times[:-1])) else np.argsort(times, kind="stable")
+    if order is not None:
         err.print(
             f"{file}: rows are not in time order; scored in time order, written in file order"
         )
     res = score_table(
-        times[order],
-        values[order],
+        times if order is None else times[order],
+        values if order is None else values[order],
         default_detector,
         groups=groups,
         multivariate=multivariate,
         names=names,
     )
-    inv = np.empty_like(order)
-    inv[order] = np.arange(len(order))
+    inv = None
+    if order is not None:
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["timestamp", "anomaly_score", "alarm", "top_signal", "reason"])
-        for i in range(len(raw_times)):
-            k = inv[i]
+        for i, raw in enumerate(raw_times):
+            k = i if inv is None else int(inv[i])
             t = int(res.top[k])
             w.writerow(
                 [
-                    raw_times[i],
+                    raw,
                     f"{res.score[k]:.6f}",
                     int(res.alarm[k]),
                     names[t] if t >= 0 else "",

@@ -5,6 +5,12 @@ the item, once per item; and a ``close()`` that ends ``batches()`` promptly.
 
 A protocol module implements only :meth:`LiveSource._session` (one connection's lifetime) and
 calls :meth:`LiveSource.push` for each value and :meth:`LiveSource.problem` for each bad item.
+
+A live sample stamped further ahead of the wall clock than ``max_future_s`` is dropped and
+counted (``future_timestamps``; reason "future timestamp"): the edge's quality gate keeps each
+signal's last timestamp, so one sample from the far future (a device clock gone wrong, a unit
+mix-up) would otherwise make every later, valid sample of that signal "out of order". Only live
+sources check this; a replay of history carries past timestamps by design.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import abc
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -22,9 +30,12 @@ from plantmind.core.connectivity import Backoff
 from plantmind.core.plant import PlantIndex
 from plantmind.core.types import SampleBatch
 
-__all__ = ["LiveSource", "PeerLost"]
+__all__ = ["DEFAULT_MAX_FUTURE_S", "FUTURE_TIMESTAMP", "LiveSource", "PeerLost"]
 
 log = logging.getLogger("plantmind.connectors")
+
+DEFAULT_MAX_FUTURE_S = 300.0  # clock skew tolerated between a device and this host
+FUTURE_TIMESTAMP = "future timestamp"
 
 
 class PeerLost(ConnectionError):
@@ -36,12 +47,22 @@ class LiveSource(Source):
 
     Values for signal ids the plant does not have are refused with a logged problem.
     ``diagnostics()`` adds ``connected`` (0/1), ``disconnects`` (sessions lost after they were
-    up), ``connect_failures`` (failed attempts) and ``problems`` (distinct bad items).
+    up), ``connect_failures`` (failed attempts), ``problems`` (distinct bad items) and
+    ``future_timestamps`` (samples dropped for a time more than ``max_future_s`` ahead of the
+    wall clock; ``None`` turns the check off).
     """
 
-    def __init__(self, name: str, index: PlantIndex, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        index: PlantIndex,
+        backoff: Backoff | None = None,
+        *,
+        max_future_s: float | None = DEFAULT_MAX_FUTURE_S,
+    ) -> None:
         super().__init__()
         self.name = name
+        self.max_future_s = max_future_s
         self.index = index
         self.positions = index.signal_position()
         self.backoff = backoff or Backoff()
@@ -57,7 +78,13 @@ class LiveSource(Source):
         self._attempt = 0
         self.connected = asyncio.Event()
         self.stats.extra.update(
-            {"connected": 0, "disconnects": 0, "connect_failures": 0, "problems": 0}
+            {
+                "connected": 0,
+                "disconnects": 0,
+                "connect_failures": 0,
+                "problems": 0,
+                "future_timestamps": 0,
+            }
         )
 
     # -- what protocol modules implement and call -------------------------------------------
@@ -72,12 +99,25 @@ class LiveSource(Source):
         self.stats.extra["connected"] = 1
         self.connected.set()
 
-    def push(self, signal: int, ts: float, value: float) -> None:
-        """Queue one sample for the next batch."""
+    def push(self, signal: int, ts: float, value: float) -> bool:
+        """Queue one sample for the next batch; False (and counted, logged once per signal)
+        when its time is too far in the future to be trusted (see the module docstring)."""
+        if self.max_future_s is not None and ts > time.time() + self.max_future_s:
+            self.stats.extra["future_timestamps"] += 1
+            sid = self.index.signal_ids[signal] if 0 <= signal < self.index.n_signals else signal
+            ahead = ts - time.time()
+            self.problem(
+                f"signal {sid} {FUTURE_TIMESTAMP}",
+                f"{FUTURE_TIMESTAMP}: {ts!r} is "
+                + (f"{ahead:,.0f} s" if math.isfinite(ahead) else "far")
+                + f" ahead of the clock (more than {self.max_future_s:g} s); sample dropped",
+            )
+            return False
         self._sig.append(signal)
         self._ts.append(ts)
         self._val.append(value)
         self._wake.set()
+        return True
 
     def problem(self, key: str, message: str, *, once: bool = True) -> None:
         """Log a bad item (``key`` names it, e.g. ``register holding:40``) with the source's

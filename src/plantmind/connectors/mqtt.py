@@ -4,14 +4,18 @@ to samples through a per-topic field mapping (see :class:`~plantmind.core.connec
 Also owns what the MQTT-based connectors share: topic-filter matching (MQTT 3.1.1 §4.7, ``+``
 one level, ``#`` the rest) and the client options (credentials from the environment, TLS).
 
-A message that is not JSON, lacks a mapped field, or carries a non-number is logged once per
-topic (naming the source and topic) and skipped; other topics keep flowing.
+A message that is not JSON, nests deeper than :data:`MAX_JSON_DEPTH`, lacks a mapped field, or
+carries a non-number is logged once per topic (naming the source and topic) and skipped; other
+topics keep flowing. Whatever goes wrong with one message never leaves the receive loop: a
+broker redelivers a retained message on every connect, so a message that ended the session
+would reconnect for ever and starve the valid messages behind it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import ssl
 import time
 import uuid
@@ -19,7 +23,7 @@ from typing import Any
 
 import aiomqtt
 
-from plantmind.connectors.live import LiveSource
+from plantmind.connectors.live import LiveSource, _describe
 from plantmind.connectors.replay import parse_time
 from plantmind.core.connectivity import (
     MqttConfig,
@@ -30,7 +34,27 @@ from plantmind.core.connectivity import (
 )
 from plantmind.core.plant import PlantIndex
 
-__all__ = ["MqttJsonSource", "client_options", "match_topic", "tls_context"]
+__all__ = ["MAX_JSON_DEPTH", "MqttJsonSource", "client_options", "match_topic", "tls_context"]
+
+MAX_JSON_DEPTH = 64  # far beyond any telemetry document; bounds the parser's recursion
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(text: str, limit: int) -> int:
+    """How deep ``text``'s arrays and objects nest, counted up to ``limit + 1`` at most."""
+    if text.count("[") + text.count("{") <= limit:
+        return 0  # cannot nest deeper than it has brackets: the usual message stops here
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
 
 
 def match_topic(topic_filter: str, topic: str) -> list[str] | None:
@@ -105,8 +129,13 @@ def _field(obj: Any, path: str) -> Any:
 def _number(x: Any, what: str) -> float:
     if isinstance(x, bool):
         return float(x)
-    if isinstance(x, int | float):
-        return float(x)
+    if isinstance(x, float):
+        return x
+    if isinstance(x, int):
+        try:
+            return float(x)
+        except OverflowError:  # an integer beyond float range is no reading
+            raise ValueError(f"{what} is out of range: {str(x)[:20]}…") from None
     if isinstance(x, str):
         try:
             return float(x)
@@ -134,6 +163,7 @@ class MqttJsonSource(LiveSource):
         super().__init__(config.id, index, config.reconnect)
         self.config = config
         self.stats.extra["messages"] = 0
+        self.stats.extra["messages_skipped"] = 0  # unreadable ones (see the module docstring)
 
     async def _session(self) -> None:
         async with aiomqtt.Client(**client_options(self.config, self.name)) as client:
@@ -145,7 +175,12 @@ class MqttJsonSource(LiveSource):
             self.mark_connected()
             async for msg in client.messages:
                 self.stats.extra["messages"] += 1
-                self.handle(str(msg.topic), msg.payload)
+                topic = str(msg.topic)
+                try:
+                    self.handle(topic, msg.payload)
+                except Exception as exc:  # see the module docstring: skip, never reconnect
+                    self.stats.extra["messages_skipped"] += 1
+                    self.problem(f"topic {topic}", f"{_describe(exc)}; message skipped")
 
     def handle(self, topic: str, payload: Any) -> int:
         """Map one message to samples; returns how many were queued."""
@@ -160,9 +195,17 @@ class MqttJsonSource(LiveSource):
             if not parsed:
                 try:
                     raw = payload.decode() if isinstance(payload, bytes | bytearray) else payload
+                    if isinstance(raw, str) and _json_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
                     doc = json.loads(raw) if isinstance(raw, str) else raw
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    self.problem(f"topic {topic}", f"payload is not JSON ({exc}); message skipped")
+                except (ValueError, RecursionError) as exc:
+                    # ValueError: JSONDecodeError, UnicodeDecodeError, an integer literal over
+                    # Python's digit limit, or the depth bound above
+                    self.stats.extra["messages_skipped"] += 1
+                    self.problem(
+                        f"topic {topic}",
+                        f"payload is not JSON ({_describe(exc)}); message skipped",
+                    )
                     return 0
                 parsed = True
             n += self._map(i, mapping, captures, topic, doc, arrival)
@@ -209,9 +252,9 @@ class MqttJsonSource(LiveSource):
                 if not math.isfinite(value):
                     self.problem(f"{key} field {path}", f"value {value} skipped")
                     continue
-                self.push(s, ts, value)
-                n += 1
+                if self.push(s, ts, value):  # False: a future timestamp, dropped and counted
+                    n += 1
             return n
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             self.problem(key, f"{exc}; message skipped")
             return 0

@@ -36,7 +36,7 @@ from typing import Any
 import aiomqtt
 
 from plantmind.connectors import sparkplug_b_pb2 as pb
-from plantmind.connectors.live import LiveSource
+from plantmind.connectors.live import LiveSource, _describe
 from plantmind.connectors.mqtt import client_options
 from plantmind.core.connectivity import SparkplugConfig
 from plantmind.core.plant import PlantIndex
@@ -346,7 +346,13 @@ class SparkplugSource(LiveSource):
             async for msg in client.messages:
                 self.stats.extra["messages"] += 1
                 payload = msg.payload if isinstance(msg.payload, bytes) else b""
-                res = self.decoder.handle(str(msg.topic), payload)
+                try:
+                    res = self.decoder.handle(str(msg.topic), payload)
+                except Exception as exc:
+                    # one bad message (e.g. a retained birth with a NaN bdSeq) must not end the
+                    # session: the broker would hand it over again on every reconnect
+                    self.problem(f"topic {msg.topic}", f"{_describe(exc)}; message skipped")
+                    continue
                 for key, text in res.problems:
                     self.problem(key, text)
                 for s, ts, v in res.samples:

@@ -9,6 +9,11 @@ Roles are ordered, each including the ones below: viewer (read) < operator (ackn
 resolve, false alarm; sites pushing data to the hub) < engineer < admin. A request without a
 valid token gets 401; a valid token whose role is too low gets 403. Tokens never appear in
 logs: only their id (the part before the secret) is ever logged.
+
+A token can be bound to one site (``create(..., site="riverside")``): the hub then stores
+batches sent with it only for that site (:data:`SiteWriterDep`). A site-less operator token is
+still accepted as a site writer, for the tokens made before binding existed, with a warning
+logged once per token; a site-less engineer or admin token is not a site writer.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -35,14 +41,20 @@ __all__ = [
     "OperatorDep",
     "Principal",
     "Role",
+    "SiteWriterDep",
     "TokenStore",
     "ViewerDep",
     "require_role",
+    "require_site_writer",
 ]
 
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "tokens.json"
+
+# The plant model's identifier rule (plantmind.core.plant.Identifier), repeated here so that
+# this module, which every API imports, does not pull in the plant model and numpy.
+_SITE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
 
 class Role(enum.IntEnum):
@@ -62,11 +74,13 @@ class Role(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who made a request: the token's id, role and label (never the secret)."""
+    """Who made a request: the token's id, role, label and bound site (never the secret).
+    ``site`` is None for a token not bound to a site."""
 
     token_id: str
     role: Role
     label: str
+    site: str | None = None
 
 
 def _digest(token: str) -> str:
@@ -83,6 +97,8 @@ class TokenStore:
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._entries: dict[str, dict[str, object]] = {}
+        # ids of site-less operator tokens already warned about: once per token, not per batch
+        self._warned_unbound: set[str] = set()
 
     @classmethod
     def in_home(cls, home: str | Path) -> TokenStore:
@@ -100,9 +116,15 @@ class TokenStore:
             self._mtime = mtime
         return self._entries
 
-    def create(self, role: Role | str, label: str = "") -> str:
-        """Make a new token with ``role``; returns it (the only time it is visible)."""
+    def create(self, role: Role | str, label: str = "", site: str | None = None) -> str:
+        """Make a new token with ``role``, bound to ``site`` if given (a site id as in
+        plant.yaml); returns it (the only time it is visible). Raises ``ValueError`` for an
+        unknown role or a malformed site id."""
         role = Role.parse(role) if isinstance(role, str) else Role(role)
+        if site is not None and not _SITE_ID.match(site):
+            raise ValueError(
+                f"site id {site!r} must be 1-128 letters, digits or _ . : - (as in plant.yaml)"
+            )
         token_id = secrets.token_hex(4)
         token = f"pm_{token_id}_{secrets.token_urlsafe(32)}"
         with self._lock:
@@ -111,11 +133,21 @@ class TokenStore:
                 "sha256": _digest(token),
                 "role": role.name.lower(),
                 "label": label,
+                "site": site,
                 "created_at": time.time(),
             }
             self._write(entries)
-        log.info("created %s token %s", role.name.lower(), token_id)
+        log.info(
+            "created %s token %s%s",
+            role.name.lower(),
+            token_id,
+            f" for site {site}" if site else "",
+        )
         return token
+
+    def get(self, token_id: str) -> dict[str, object] | None:
+        """One token's entry as :meth:`list` shows it (no hash), or None if unknown."""
+        return next((t for t in self.list() if t["id"] == token_id), None)
 
     def revoke(self, token_id: str) -> bool:
         with self._lock:
@@ -126,13 +158,16 @@ class TokenStore:
             return True
 
     def list(self) -> list[dict[str, object]]:
-        """Token ids with role, label and creation time (no hashes)."""
+        """Token ids with role, label, bound site (None if none) and creation time (no
+        hashes)."""
         with self._lock:
             return [
                 {
                     "id": k,
                     "role": v["role"],
                     "label": v.get("label", ""),
+                    # files written before site binding have no "site": such tokens are unbound
+                    "site": v.get("site"),
                     "created_at": v.get("created_at"),
                 }
                 for k, v in sorted(self._load().items())
@@ -162,7 +197,27 @@ class TokenStore:
             return None
         if not hmac.compare_digest(str(entry["sha256"]), _digest(token)):
             return None
-        return Principal(parts[1], Role.parse(str(entry["role"])), str(entry.get("label", "")))
+        site = entry.get("site")
+        return Principal(
+            parts[1],
+            Role.parse(str(entry["role"])),
+            str(entry.get("label", "")),
+            str(site) if site else None,
+        )
+
+    def warn_unbound_once(self, principal: Principal) -> None:
+        """Log, once per token, that a site-less token pushed a batch (accepted for backward
+        compatibility; it could write any site's data)."""
+        with self._lock:
+            if principal.token_id in self._warned_unbound:
+                return
+            self._warned_unbound.add(principal.token_id)
+        log.warning(
+            "token %s (%s) sends batches but is not bound to a site, so it could write any "
+            "site's data; replace it with `plantmind token create --role operator --site ID`",
+            principal.token_id,
+            principal.label or "no label",
+        )
 
 
 _bearer = HTTPBearer(auto_error=False, description="A plantmind token: `plantmind token create`.")
@@ -195,7 +250,28 @@ def require_role(role: Role):
     return check
 
 
+async def require_site_writer(
+    request: Request, principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))]
+) -> Principal:
+    """A FastAPI dependency for the routes that store a site's batches: an operator (or higher)
+    token bound to a site, or, for backward compatibility, a site-less operator token (warned
+    about once). A site-less engineer or admin token is refused with 403: a person's token is
+    not a site's. The route must still check that the batch's site is ``principal.site``."""
+    if principal.site is not None:
+        return principal
+    if principal.role == Role.OPERATOR:
+        store: TokenStore = request.app.state.tokens
+        store.warn_unbound_once(principal)
+        return principal
+    raise HTTPException(
+        403,
+        f"an {principal.role.name.lower()} token not bound to a site cannot send batches; "
+        "use the site's token (`plantmind token create --role operator --site ID`)",
+    )
+
+
 ViewerDep = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 OperatorDep = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 EngineerDep = Annotated[Principal, Depends(require_role(Role.ENGINEER))]
 AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+SiteWriterDep = Annotated[Principal, Depends(require_site_writer)]

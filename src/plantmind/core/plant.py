@@ -3,7 +3,8 @@ document folders, egress policy), validated with pydantic, and the flat signal t
 edge pipeline indexes by integer.
 
 Validation errors name the file, the line, the path inside the document
-(``sites[0].assets[2].signals[1].unit``) and the problem.
+(``sites[0].assets[2].signals[1].unit``) and the problem. A key given twice in one mapping is
+an error too (YAML loaders keep the last silently, so an edit could vanish unnoticed).
 """
 
 from __future__ import annotations
@@ -306,6 +307,44 @@ def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_keys(root: yaml.Node | None) -> list[str]:
+    """``line N: path: duplicate key 'k' (first at line M)`` for every key that appears twice
+    in one mapping of the composed document."""
+    problems: list[tuple[int, str]] = []
+    seen_nodes: set[int] = set()  # aliases share nodes: visit each once
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    while stack:  # iterative: a deeply nested file must not hit the recursion limit
+        node, loc = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG or not isinstance(key, yaml.ScalarNode):
+                    stack.append((value, loc))
+                    continue
+                line = key.start_mark.line + 1
+                ident = (key.tag, key.value)
+                if ident in first:
+                    problems.append(
+                        (
+                            line,
+                            f"line {line}: {_format_loc((*loc, key.value))}: duplicate key "
+                            f"{key.value!r} (first at line {first[ident]})",
+                        )
+                    )
+                else:
+                    first[ident] = line
+                stack.append((value, (*loc, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*loc, i)) for i, item in enumerate(node.value))
+    return [msg for _, msg in sorted(problems)]
+
+
 def parse_plant(text: str, source: str = "<plant.yaml>") -> Plant:
     """Parse and validate plant YAML text; ``source`` names it in error messages."""
     try:
@@ -317,6 +356,9 @@ def parse_plant(text: str, source: str = "<plant.yaml>") -> Plant:
         raise PlantConfigError(source, [f"malformed YAML at {where}: {exc.problem}"]) from exc
     except yaml.YAMLError as exc:
         raise PlantConfigError(source, [f"malformed YAML: {exc}"]) from exc
+    duplicates = _duplicate_keys(root)
+    if duplicates:
+        raise PlantConfigError(source, duplicates)
     if not isinstance(data, dict):
         raise PlantConfigError(
             source,

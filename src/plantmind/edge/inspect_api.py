@@ -2,8 +2,9 @@
 overlays, review uncertain parts. Operator role to upload and review, viewer to read.
 
 The image is the raw request body (``Content-Type: image/png`` or ``image/jpeg``; e.g.
-``curl --data-binary @part.png``), so no multipart parser is needed. Scoring runs in a worker
-thread: the event loop that runs the pipeline is never blocked by a model.
+``curl --data-binary @part.png``), so no multipart parser is needed; it is counted as it
+streams and refused with 413 past :data:`MAX_UPLOAD_BYTES`, chunked or not. Scoring runs in a
+worker thread: the event loop that runs the pipeline is never blocked by a model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from plantmind.core.auth import OperatorDep, Role, require_role
+from plantmind.core.bodies import read_body_limited
 
 try:
     from plantmind.vision.images import ImageError
@@ -95,11 +97,9 @@ async def inspect(
 ) -> dict[str, Any]:
     """Inspect one image (the request body): verdict (pass / fail / uncertain), score,
     thresholds and the overlay's URL. Uncertain parts join the review queue."""
-    body = await request.body()
+    body = await read_body_limited(request, MAX_UPLOAD_BYTES, "image")
     if not body:
         raise HTTPException(422, "empty body: send the image bytes as the request body")
-    if len(body) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413, f"image larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
     try:
         rec, _ = await run_in_threadpool(vision.inspect, station, body, source or "<upload>")
     except UnknownStation as exc:

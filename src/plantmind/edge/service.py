@@ -6,6 +6,7 @@ that serves them. Wiring only: the work is in the capability packages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -164,22 +165,52 @@ class EdgeService:
         host: str,
         port: int,
         on_ready: Callable[[], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        """Serve the API and consume ``source`` until it ends (or, without one, until the
-        server stops); then stop the server. ``on_ready`` is called once the API listens."""
-        server, task = await self.serve(host, port)
+        """Serve the API and consume ``source`` until it ends, ``stop`` is set or the server
+        stops (uvicorn stops on SIGINT/SIGTERM); then close the source and stop the server.
+        ``on_ready`` is called once the API listens. Follow with :meth:`stop`."""
+        stop = stop or asyncio.Event()
+        server, serving = await self.serve(host, port)
         if on_ready is not None:
             on_ready()
+        consuming = asyncio.create_task(self.node.run(source, stop=stop)) if source else None
+        stopped = asyncio.create_task(stop.wait())
         try:
-            if source is not None:
-                await self.node.run(source)
-            else:
-                await task
+            await asyncio.wait(
+                {t for t in (consuming, stopped, serving) if t is not None},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
+            stopped.cancel()
+            if consuming is not None:
+                if not consuming.done():
+                    # a source waiting for data never sees ``stop``: cancel its wait
+                    consuming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consuming
             if source is not None:
                 await source.close()
             server.should_exit = True
-            await task
+            await serving
+
+    async def stop(self, *, drain_s: float = 10.0) -> bool:
+        """A clean stop: what the node aggregated reaches the store, the uplink queues it
+        with the last alerts and health summaries and sends the outbox for at most
+        ``drain_s`` seconds, then everything closes. True if nothing was left queued (what
+        is left stays in the outbox, durable, for the next start)."""
+        rest = self.node.downsampler.flush()
+        if len(rest):
+            self.node.store.write_aggregates(self.node.index.signal_ids, rest)
+        self.node.store.flush()
+        empty = True
+        if self.uplink is not None:
+            empty = await self.uplink.finish(timeout=drain_s)
+            left = self.uplink.outbox.stats().queued
+            if left:
+                log.warning("stopping with %d event(s) still queued for the hub", left)
+        await self.close()
+        return empty
 
     async def close(self) -> None:
         """Stop the uplink, then close the stations and the node (state saved)."""

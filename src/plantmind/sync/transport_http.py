@@ -2,7 +2,9 @@
 
 The hub answers 200 with ``{"acked_upto": seq, ...}`` after the batch is committed; any other
 answer, a timeout or a broken connection is a failed send, retried by the forwarder (the hub
-deduplicates, so a batch whose reply was lost is harmless to send again).
+deduplicates, so a batch whose reply was lost is harmless to send again). An ``acked_upto``
+that is not an integer seq is a failed send too; the forwarder removes only the batch's own
+range whatever the hub acknowledged.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from plantmind.sync.forwarder import TransportError
-from plantmind.sync.wire import Batch
+from plantmind.sync.wire import MAX_SEQ, Batch, excerpt
 
 __all__ = ["HttpTransport"]
 
@@ -41,9 +43,13 @@ class HttpTransport:
         if r.status_code != 200:
             raise TransportError(f"hub answered {r.status_code}: {r.text[:200]}")
         try:
-            return int(r.json()["acked_upto"])
+            upto = r.json()["acked_upto"]
         except (ValueError, KeyError, TypeError) as exc:
             raise TransportError(f"hub reply without acked_upto: {exc}") from None
+        # a seq is an integer (not a float such as 9e18, not a bool) the hub's BIGINT holds
+        if type(upto) is not int or not 1 <= upto <= MAX_SEQ:
+            raise TransportError(f"hub reply with an invalid acked_upto: {excerpt(upto)}")
+        return upto
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -12,9 +12,15 @@ message; if no hub is subscribed at that moment (hub down, restarting) the broke
 and a site that took PUBACK as delivery would lose the batch. With the hub's ack a batch is
 removed from the outbox only once it is in the fleet store; a batch lost anywhere on the way
 is sent again after ``ack_timeout_s`` and deduplicated by ``(site, seq)``. So: nothing lost,
-nothing stored twice. Limits: the ack topic must be protected by broker ACLs (a client that
-can publish there can make a site forget a batch), and sites should only be allowed to
-publish to their own batch topic.
+nothing stored twice.
+
+The ack topic is not authenticated, so the site believes an ack only where it can be true: a
+well-formed ``upto`` (an integer in ``1..2**63-1``) that falls inside a batch this transport
+has published and not yet seen acknowledged. Anything else (above every seq in flight, for no
+batch in flight, a float, a string, a huge number) is ignored with a warning naming the site
+and the claimed seq, so a forged ``{"upto": 9e18}`` cannot empty the outbox. Limits: an ack
+forged for exactly the seqs in flight is still believed, so the ack topic must be protected
+by broker ACLs, and sites should only be allowed to publish to their own batch topic.
 """
 
 from __future__ import annotations
@@ -30,11 +36,18 @@ from dataclasses import dataclass, field
 import aiomqtt
 
 from plantmind.sync.forwarder import JitteredBackoff, TransportError
-from plantmind.sync.wire import Batch, WireError
+from plantmind.sync.wire import MAX_SEQ, Batch, WireError, excerpt
 
 __all__ = ["HubMqttConfig", "MqttHubListener", "MqttTransport"]
 
 log = logging.getLogger(__name__)
+
+# An ack is {"upto": <seq>}: a few dozen bytes. Anything much longer is not one, and is not
+# parsed (a deeply nested payload would exhaust the JSON parser's recursion).
+_MAX_ACK_BYTES = 256
+# Batches published and not yet acknowledged that an ack may still answer: the one in flight
+# and a few earlier tries of it whose ack may arrive late.
+_MAX_UNACKED = 16
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,9 @@ class MqttTransport:
         self.destination = config.destination
         self._client: aiomqtt.Client | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._acked = -1
+        self._acked = -1  # the highest seq the hub has acknowledged to this transport
+        # (first, last) of the batches published and not yet acknowledged, oldest first
+        self._unacked: list[tuple[int, int]] = []
         self._ack_event = asyncio.Event()
 
     async def _connect(self) -> aiomqtt.Client:
@@ -119,16 +134,35 @@ class MqttTransport:
     async def _read_acks(self, client: aiomqtt.Client) -> None:
         try:
             async for message in client.messages:
-                try:
-                    upto = int(json.loads(bytes(message.payload))["upto"])
-                except (ValueError, KeyError, TypeError):
-                    log.warning("malformed ack on %s ignored", message.topic)
+                upto = _parse_ack(message.payload)
+                if upto is None:
+                    log.warning("malformed ack for site %s on %s ignored: %s",
+                                self.site, message.topic, excerpt(message.payload))  # fmt: skip
                     continue
-                if upto > self._acked:
-                    self._acked = upto
-                    self._ack_event.set()
+                self._take_ack(upto)
         except aiomqtt.MqttError:
             pass  # the next send notices and reconnects
+
+    def _take_ack(self, upto: int) -> None:
+        """Believe ``upto`` only if it can be true: inside a batch published and not yet
+        acknowledged (see the module docstring)."""
+        if upto == self._acked:
+            # QoS 1 may deliver the hub's ack twice, and a re-sent batch is acked again
+            log.debug("duplicate ack for site %s up to seq %d", self.site, upto)
+            return
+        if upto < self._acked or not any(f <= upto <= last for f, last in self._unacked):
+            highest = max((last for _, last in self._unacked), default=None)
+            if highest is None:
+                why = "no batch is in flight"
+            elif upto > highest:
+                why = f"the seqs in flight end at {highest}"
+            else:
+                why = "no batch in flight holds that seq (already acknowledged?)"
+            log.warning("ignored an ack for site %s claiming seq %d: %s", self.site, upto, why)
+            return
+        self._acked = upto
+        self._unacked = [(f, last) for f, last in self._unacked if last > upto]
+        self._ack_event.set()
 
     async def _drop(self) -> None:
         client, self._client = self._client, None
@@ -143,6 +177,10 @@ class MqttTransport:
 
     async def send(self, batch: Batch) -> int:
         client = await self._connect()
+        # Recorded before publishing: the hub's ack can arrive before publish() returns.
+        sent = (batch.first, batch.last)
+        if sent not in self._unacked:
+            self._unacked = [*self._unacked, sent][-_MAX_UNACKED:]
         try:
             await client.publish(
                 self.config.batch_topic(self.site), batch.body, qos=1, timeout=self.ack_timeout_s
@@ -168,6 +206,22 @@ class MqttTransport:
 
     async def close(self) -> None:
         await self._drop()
+
+
+def _parse_ack(payload: object) -> int | None:
+    """The ``upto`` of an ack payload, or None unless it is ``{"upto": <integer in
+    1..2**63-1>}`` (a float such as ``9e18`` is not a seq)."""
+    if not isinstance(payload, (bytes, bytearray)) or len(payload) > _MAX_ACK_BYTES:
+        return None
+    try:
+        doc = json.loads(bytes(payload))
+    except (ValueError, RecursionError):
+        return None
+    upto = doc.get("upto") if isinstance(doc, dict) else None
+    # bool is an int to Python, not a seq
+    if type(upto) is not int or not 1 <= upto <= MAX_SEQ:
+        return None
+    return upto
 
 
 class MqttHubListener:

@@ -9,22 +9,56 @@ A batch is one JSON object (UTF-8)::
 never reused, so the hub stores each event once however often it arrives. Events of a batch are
 in ``seq`` order. The hub answers with the highest ``seq`` it has durably stored for the batch
 (its ``last``), which the site treats as "everything up to here is delivered".
+
+:func:`decode_batch` is the hub's single point of reading a batch, whatever the transport, so
+it is also where untrusted input is bounded: ``seq`` an integer in ``1..2**63-1`` (the hub's
+BIGINT), ``ts`` finite, no NaN or infinity anywhere, nesting at most :data:`MAX_DEPTH` deep
+(checked before parsing, so a deep document cannot exhaust the parser's recursion). Anything
+else is a :class:`WireError` whose message quotes at most a short excerpt of the input.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WIRE_VERSION", "Batch", "WireError", "decode_batch", "encode_batch"]
+import numpy as np
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SEQ",
+    "WIRE_VERSION",
+    "Batch",
+    "WireError",
+    "decode_batch",
+    "encode_batch",
+    "excerpt",
+]
 
 WIRE_VERSION = 1
+#: The largest seq: the hub stores seqs as BIGINT.
+MAX_SEQ = 2**63 - 1
+#: How deep arrays/objects may nest in a batch (a batch is 3 levels plus the events' data).
+MAX_DEPTH = 64
+#: The hub's column widths for the site id and the category.
+MAX_SITE_CHARS = 128
+MAX_CATEGORY_CHARS = 32
+
+_EXCERPT_CHARS = 80
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _EXCERPT_CHARS
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_QUOTE, _OPEN_ARRAY, _OPEN_OBJECT, _CLOSE_ARRAY, _CLOSE_OBJECT = b'"[{]}'
+_DEPTH_CHUNK = 1 << 20
 
 
 class WireError(ValueError):
-    """A batch could not be decoded."""
+    """A batch could not be decoded or breaks the wire format's bounds; the message names the
+    problem and quotes at most a short excerpt of the input."""
 
 
 @dataclass(slots=True)
@@ -72,30 +106,108 @@ def encode_batch(site: str, rows: list[tuple[int, str, float, str]]) -> bytes:
     ).encode()
 
 
+def excerpt(value: object, limit: int = _EXCERPT_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters: error messages travel back to the sender
+    (the hub's 422) and into logs, so they quote the input, never all of it."""
+    text = _REPR.repr(value)  # reprlib: bounded work even for a huge nested value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_depth(body: bytes, limit: int) -> None:
+    """Raise :class:`WireError` if the JSON text ``body`` nests arrays/objects deeper than
+    ``limit``. Runs before the parser, whose recursion is what a deep document would exhaust,
+    and with neither recursion nor a Python loop per byte: escaped backslashes and quotes are
+    cut out (so every quote left opens or closes a string), only quotes and brackets are kept,
+    and in numpy a bracket counts where the running number of quotes is even (outside a
+    string) as +1/-1, whose running sum is the depth. Malformed input is left to the parser."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return  # cannot nest deeper than the number of openers: the common small case
+    # Escaped backslashes go first (replace works left to right, as the parser reads), so
+    # every backslash-quote left is an escaped quote, not a backslash ending a string.
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    tokens = np.frombuffer(unescaped.translate(None, _NOT_STRUCTURE), dtype=np.uint8)
+    depth = quotes_before = 0
+    for start in range(0, len(tokens), _DEPTH_CHUNK):  # chunked: bounded memory per step
+        chunk = tokens[start : start + _DEPTH_CHUNK]
+        quotes = chunk == _QUOTE
+        outside = (np.cumsum(quotes, dtype=np.int64) + quotes_before) % 2 == 0
+        opens = (chunk == _OPEN_ARRAY) | (chunk == _OPEN_OBJECT)
+        closes = (chunk == _CLOSE_ARRAY) | (chunk == _CLOSE_OBJECT)
+        step = (opens.astype(np.int64) - closes.astype(np.int64)) * outside
+        running = np.cumsum(step) + depth
+        if int(running.max()) > limit:
+            raise WireError(f"batch is nested deeper than {limit} levels")
+        depth = int(running[-1])
+        quotes_before += int(quotes.sum())
+
+
+def _reject_constant(name: str) -> float:
+    raise WireError(f"batch contains {name}: only finite numbers are valid")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as inf
+        raise WireError(f"batch contains a number out of range: {excerpt(text)}")
+    return value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def decode_batch(body: bytes | str) -> tuple[str, list[dict[str, Any]]]:
     """``(site, events)`` of a batch body; each event a dict with seq, cat, ts and data.
-    Raises :class:`WireError` naming the problem."""
+
+    This is the hub's single point of reading a batch, so everything the store cannot hold is
+    refused here with a :class:`WireError` naming the problem (its message quotes at most a
+    short excerpt of the input): text that is not UTF-8 JSON, nesting deeper than
+    :data:`MAX_DEPTH`, NaN or infinite numbers anywhere, a site or category the store's
+    columns cannot hold, a ``seq`` that is not an integer in ``1..``:data:`MAX_SEQ` (a
+    BIGINT), a ``ts`` that is not a finite number, events out of seq order."""
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"batch is not JSON: {exc}") from None
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        text = raw.decode("utf-8")
+    except UnicodeError as exc:
+        raise WireError(f"batch is not UTF-8: {exc}") from None
+    _check_depth(raw, MAX_DEPTH)
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except WireError:
+        raise
+    except RecursionError:  # the depth check should make this unreachable; belt and braces
+        raise WireError(f"batch is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
+        raise WireError(f"batch is not JSON: {excerpt(str(exc), 160)}") from None
     if not isinstance(doc, dict) or doc.get("v") != WIRE_VERSION:
-        raise WireError(
-            f"unsupported batch version {doc.get('v') if isinstance(doc, dict) else None!r}"
-        )
+        version = doc.get("v") if isinstance(doc, dict) else None
+        raise WireError(f"unsupported batch version {excerpt(version)}")
     site = doc.get("site")
     events = doc.get("events")
     if not isinstance(site, str) or not site or not isinstance(events, list) or not events:
         raise WireError("a batch needs a site and at least one event")
-    prev = None
-    for e in events:
-        if (
-            not isinstance(e, dict)
-            or not isinstance(e.get("seq"), int)
-            or not isinstance(e.get("cat"), str)
-        ):
-            raise WireError("every event needs an integer seq and a category")
-        if prev is not None and e["seq"] <= prev:
+    if len(site) > MAX_SITE_CHARS or "\x00" in site:
+        raise WireError(
+            f"site {excerpt(site)} is not a valid site id (at most {MAX_SITE_CHARS} "
+            "characters, no NUL)"
+        )
+    prev = 0
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            raise WireError(f"event {i} is not an object")
+        seq, cat, ts = e.get("seq"), e.get("cat"), e.get("ts")
+        # bool is an int to Python, not a seq
+        if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+            raise WireError(f"event {i}: seq must be an integer in 1..2**63-1, got {excerpt(seq)}")
+        if not isinstance(cat, str) or not cat or len(cat) > MAX_CATEGORY_CHARS or "\x00" in cat:
+            raise WireError(
+                f"event {i}: cat must be a category name of 1..{MAX_CATEGORY_CHARS} "
+                f"characters, got {excerpt(cat)}"
+            )
+        # an absent ts is stamped with the arrival time by the store, as before
+        if ts is not None and (not _is_number(ts) or not math.isfinite(ts)):
+            raise WireError(f"event {i}: ts must be a finite number, got {excerpt(ts)}")
+        if seq <= prev:
             raise WireError("events of a batch must be in increasing seq order")
-        prev = e["seq"]
+        prev = seq
     return site, events
