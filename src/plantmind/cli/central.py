@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from plantmind.cli.common import HomeOpt, console, err, plant_or_fail
+from plantmind.cli.common import HomeOpt, PlantOpt, console, err, fail, plant_or_fail
 from plantmind.core.settings import resolve_home
 
 __all__ = ["central_app", "token_app"]
@@ -97,6 +97,71 @@ def central_run(
         pass
     finally:
         hub.close()
+
+
+@central_app.command("broker-acl")
+def central_broker_acl(
+    plant: PlantOpt = None,
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--site", help="Only this site of the plant (repeat for several; default: all)."
+        ),
+    ] = None,
+    hub_user: Annotated[str, typer.Option(help="The hub's MQTT user name.")] = "hub",
+    prefix: Annotated[
+        str, typer.Option(help="Topic prefix: topics are <prefix>/v1/batch|ack/<site>.")
+    ] = "plantmind",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the ACL here (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a Mosquitto ACL for the fleet: each site (user = site id) may only publish its
+    own batches and read its own acks; the hub reads every batch and writes the acks;
+    anonymous clients get nothing. The mosquitto.conf lines to use go to stderr."""
+    from plantmind.sync.broker_acl import BrokerAclError, broker_acl, mosquitto_conf_lines
+
+    model = plant_or_fail(plant)[0]
+    known = [s.id for s in model.sites]
+    chosen = known
+    if site:
+        unknown = [s for s in site if s not in known]
+        if unknown:
+            raise fail(f"--site {', '.join(unknown)}: not in the plant (sites: {', '.join(known)})")
+        chosen = list(dict.fromkeys(site))  # a site named twice is meant once
+    try:
+        text = broker_acl(chosen, hub_user=hub_user, prefix=prefix)
+    except BrokerAclError as exc:
+        raise fail(str(exc)) from None
+    if out is None:
+        # stdout carries only the ACL, so `... broker-acl > acl.conf` works
+        typer.echo(text, nl=False)
+        acl_path = "/etc/mosquitto/acl.conf"
+    else:
+        out.write_text(text, encoding="utf-8")
+        acl_path = str(out.resolve())
+        err.print(f"wrote the ACL for {len(chosen)} site(s) to {out}", highlight=False)
+    passwd = "/etc/mosquitto/passwd"
+    conf = "\n".join(f"  {line}" for line in mosquitto_conf_lines(acl_path, passwd))
+    users = "\n".join(f"  mosquitto_passwd {passwd} {s}" for s in chosen)
+    err.print(
+        "in mosquitto.conf (with your `listener` line; add TLS there for mqtts://):\n"
+        f"{conf}\n"
+        "passwords (-c creates the file and overwrites an existing one: use it once):\n"
+        f"  mosquitto_passwd -c {passwd} {hub_user}\n{users}\n"
+        "then `central run --mqtt-username "
+        f"{hub_user}` with $PLANTMIND_MQTT_PASSWORD, and on each site `edge run --hub "
+        "mqtt(s)://...` with $PLANTMIND_MQTT_USERNAME=<site id> and $PLANTMIND_MQTT_PASSWORD",
+        highlight=False,
+        markup=False,
+    )
+    if prefix != "plantmind":
+        err.print(
+            f"note: `central run` and `edge run` use the topics plantmind/v1/...; an ACL for "
+            f"prefix {prefix!r} only fits clients configured with that prefix",
+            highlight=False,
+            markup=False,
+        )
 
 
 @token_app.command("create")

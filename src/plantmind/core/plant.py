@@ -31,6 +31,7 @@ __all__ = [
     "PlantConfigError",
     "PlantIndex",
     "Signal",
+    "SignalSensitivity",
     "Site",
     "Station",
     "example_plant_path",
@@ -43,6 +44,12 @@ Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: How far a signal's readings may travel: ``public`` and ``internal`` ones leave the site as
+#: the egress policy allows; the values of ``confidential`` ones stay home unless
+#: ``egress.confidential_values`` is set (see :mod:`plantmind.sync.egress`).
+SignalSensitivity = Literal["public", "internal", "confidential"]
 
 
 class Signal(_Model):
@@ -61,6 +68,11 @@ class Signal(_Model):
         description="What the signal measures on its asset (e.g. 'bearing_temperature'); "
         "used by the simulator and by health models.",
     )
+    sensitivity: SignalSensitivity | None = Field(
+        default=None,
+        description="public | internal | confidential; unset: the asset's "
+        "(see Asset.signal_sensitivity).",
+    )
 
     @model_validator(mode="after")
     def _range_ordered(self) -> Signal:
@@ -77,7 +89,15 @@ class Asset(_Model):
     name: str = Field(min_length=1)
     kind: str = Field(min_length=1, description="e.g. centrifugal_pump, air_compressor.")
     description: str = ""
+    sensitivity: SignalSensitivity = Field(
+        default="internal",
+        description="public | internal | confidential; the default of the asset's signals.",
+    )
     signals: list[Signal] = Field(default_factory=list)
+
+    def signal_sensitivity(self, signal: Signal) -> SignalSensitivity:
+        """A signal's effective sensitivity: its own if it sets one, else this asset's."""
+        return signal.sensitivity if signal.sensitivity is not None else self.sensitivity
 
 
 class Line(_Model):
@@ -154,6 +174,11 @@ class EgressPolicy(_Model):
     aggregate_period_s: float = Field(
         default=3600.0, gt=0, description="Width of the aggregate summaries sent to the hub."
     )
+    confidential_values: bool = Field(
+        default=False,
+        description="Let values of confidential signals (aggregates, alert readings) and the "
+        "health of confidential assets leave the site; false: only value-free alert texts do.",
+    )
 
 
 class Plant(_Model):
@@ -213,7 +238,8 @@ class PlantIndex:
     """The plant's signals as flat arrays, in a fixed order, for vectorised processing.
 
     Signal ``i`` has id ``signal_ids[i]`` and belongs to asset ``asset_of[i]``
-    (an index into ``asset_ids``).
+    (an index into ``asset_ids``). ``signal_sensitivity[i]`` and ``asset_sensitivity[a]`` are
+    the effective sensitivities (a signal inherits its asset's unless it sets its own).
     """
 
     signal_ids: tuple[str, ...]
@@ -223,6 +249,9 @@ class PlantIndex:
     low: np.ndarray
     high: np.ndarray
     rate_hz: np.ndarray
+    # defaults: an index built by hand (tests, tools) is all ``internal``
+    signal_sensitivity: tuple[SignalSensitivity, ...] = ()
+    asset_sensitivity: tuple[SignalSensitivity, ...] = ()
 
     @classmethod
     def build(cls, plant: Plant) -> PlantIndex:
@@ -233,12 +262,16 @@ class PlantIndex:
         low: list[float] = []
         high: list[float] = []
         rate: list[float] = []
+        sig_sens: list[SignalSensitivity] = []
+        asset_sens: list[SignalSensitivity] = []
         for site, _, asset in plant.iter_assets():
             a = len(asset_ids)
             asset_ids.append(asset.id)
             site_of.append(site.id)
+            asset_sens.append(asset.sensitivity)
             for sig in asset.signals:
                 signal_ids.append(sig.id)
+                sig_sens.append(asset.signal_sensitivity(sig))
                 asset_of.append(a)
                 low.append(sig.expected_range[0])
                 high.append(sig.expected_range[1])
@@ -251,6 +284,8 @@ class PlantIndex:
             np.asarray(low, dtype=np.float64),
             np.asarray(high, dtype=np.float64),
             np.asarray(rate, dtype=np.float64),
+            tuple(sig_sens),
+            tuple(asset_sens),
         )
 
     @property
@@ -266,6 +301,24 @@ class PlantIndex:
 
     def signals_of_asset(self, asset_index: int) -> np.ndarray:
         return np.flatnonzero(self.asset_of == asset_index)
+
+    @property
+    def confidential_signals(self) -> frozenset[str]:
+        """Ids of the signals whose effective sensitivity is ``confidential``."""
+        return frozenset(
+            sid
+            for sid, sens in zip(self.signal_ids, self.signal_sensitivity, strict=False)
+            if sens == "confidential"
+        )
+
+    @property
+    def confidential_assets(self) -> frozenset[str]:
+        """Ids of the assets marked ``confidential`` themselves."""
+        return frozenset(
+            aid
+            for aid, sens in zip(self.asset_ids, self.asset_sensitivity, strict=False)
+            if sens == "confidential"
+        )
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ When no model answers, the reply is an OpenAI-style error: 403 ``policy_refused`
 policy fails closed, 503 ``no_model`` for the fallback (an API caller has no deterministic
 path the router could run). With ``X-Plantmind-Can-Wait: true`` a task the policy queues is
 accepted with 202 and a task id; ``GET /v1/plantmind/tasks/{id}`` gives its result.
+
+A streamed answer is server-sent events written by ``sse-starlette``, in OpenAI's framing:
+one ``data: <chunk json>`` event per delta and a final ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from plantmind.core.auth import Role, ViewerDep, require_role
@@ -40,6 +44,9 @@ openai_router = APIRouter(
     prefix="/v1", tags=["openai"], dependencies=[Depends(require_role(Role.VIEWER))]
 )
 _lock = threading.Lock()
+#: the line end of the stream's events: "\n", as this endpoint always wrote; sse-starlette's
+#: default "\r\n" is valid SSE, but hand-rolled clients that split on "\n\n" would break
+_SEP = "\n"
 
 
 def get_router(app: FastAPI) -> Router:
@@ -151,7 +158,9 @@ def _not_answered(res: RoutedResult) -> JSONResponse:
     return _error(503, f"no model answered: {res.reason}", "no_model", res.outcome, **h)
 
 
-def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+def _chunk(
+    cid: str, model: str, delta: dict[str, Any], finish: str | None = None
+) -> ServerSentEvent:
     event = {
         "id": cid,
         "object": "chat.completion.chunk",
@@ -159,10 +168,10 @@ def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = Non
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
-    return f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
+    return ServerSentEvent(json.dumps(event, ensure_ascii=False), sep=_SEP)
 
 
-def _sse(deltas: Iterator[str], cid: str, model: str) -> Iterator[str]:
+def _sse(deltas: Iterator[str], cid: str, model: str) -> Iterator[ServerSentEvent]:
     yield _chunk(cid, model, {"role": "assistant", "content": ""})
     try:
         for d in deltas:
@@ -170,10 +179,17 @@ def _sse(deltas: Iterator[str], cid: str, model: str) -> Iterator[str]:
     except LLMError as exc:
         # headers are gone by now: report in the stream, as OpenAI's servers do
         err = {"error": {"message": str(exc), "type": "model_error", "code": "stream_broken"}}
-        yield f"data: {json.dumps(err)}\n\n"
+        yield ServerSentEvent(json.dumps(err), sep=_SEP)
         return
     yield _chunk(cid, model, {}, "stop")
-    yield "data: [DONE]\n\n"
+    yield ServerSentEvent("[DONE]", sep=_SEP)
+
+
+def _event_stream(
+    deltas: Iterator[str], cid: str, model: str, headers: dict[str, str]
+) -> EventSourceResponse:
+    # a sync iterator: sse-starlette runs it in the thread pool, as the router's stream blocks
+    return EventSourceResponse(_sse(deltas, cid, model), headers=headers, sep=_SEP)
 
 
 @openai_router.get("/models")
@@ -209,7 +225,7 @@ async def chat_completions(
     x_plantmind_sensitivity: Annotated[str | None, Header()] = None,
     x_plantmind_latency_ms: Annotated[float | None, Header(gt=0)] = None,
     x_plantmind_can_wait: Annotated[bool, Header()] = False,
-) -> JSONResponse | StreamingResponse:
+) -> JSONResponse | EventSourceResponse:
     """A chat completion placed by the site's routing policy (see the module docstring)."""
     router = get_router(request.app)
     task = _task(
@@ -229,17 +245,11 @@ async def chat_completions(
         return _error(400, str(exc), "invalid_request_error", "unknown_task_kind")
     if isinstance(out, RoutedStream):
         cid = f"chatcmpl-{task.id}"
-        return StreamingResponse(
-            _sse(iter(out), cid, body.model), media_type="text/event-stream", headers=_headers(out)
-        )
+        return _event_stream(iter(out), cid, body.model, _headers(out))
     if out.outcome != "ok" or out.text is None:
         return _not_answered(out)
     if body.stream:  # a model answered, but not as a stream (it failed to start one)
-        return StreamingResponse(
-            _sse(iter([out.text]), f"chatcmpl-{task.id}", body.model),
-            media_type="text/event-stream",
-            headers=_headers(out),
-        )
+        return _event_stream(iter([out.text]), f"chatcmpl-{task.id}", body.model, _headers(out))
     return JSONResponse(_completion(out, body.model), headers=_headers(out))
 
 

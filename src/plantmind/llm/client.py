@@ -1,6 +1,6 @@
 """Model clients over httpx for the OpenAI-compatible HTTP API: chat (whole or streamed as
 server-sent events), timeouts, retries with exponential back-off on connection errors, 429
-and 5xx, and a limit on calls in flight per endpoint. :class:`NoneClient` stands for a tier
+and 5xx (by ``tenacity``), and a limit on calls in flight per endpoint. :class:`NoneClient` stands for a tier
 without a model.
 
 A read timeout is not retried: a model that did not answer in the caller's budget will not
@@ -22,6 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 
 if TYPE_CHECKING:
     from plantmind.core.routing import ModelEndpoint
@@ -122,6 +131,15 @@ class ChatModel(Protocol):
     def chat(self, messages: Sequence[Mapping[str, Any]]) -> ChatResult: ...
 
 
+class _Transient(Exception):
+    """A failed try worth another (no connection, 429, 5xx): the retry policy retries on this
+    type alone, and ``error`` is what the caller gets when the tries run out."""
+
+    def __init__(self, error: LLMError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _remaining(deadline: float | None, timeout_s: float) -> float:
     if deadline is None:
         return timeout_s
@@ -174,45 +192,66 @@ class ChatClient:
         """POST with retries; returns a response with a 2xx status (open, if ``stream``)."""
         cfg = self.config
         per_call = cfg.timeout_s if timeout_s is None else timeout_s
-        last: LLMError | None = None
-        for attempt in range(cfg.retries + 1):
-            if attempt:
-                pause = cfg.backoff_s * 2 ** (attempt - 1)
-                if deadline is not None and time.monotonic() + pause >= deadline:
-                    break  # no budget left for another try
-                time.sleep(pause)
-            wait = _remaining(deadline, per_call)
-            if wait <= 0:
-                raise LLMTimeout(f"{url}: the latency budget was spent before the call")
-            req = self._http.build_request(
-                "POST", url, json=body, headers=dict(headers or {}), timeout=httpx.Timeout(wait)
-            )
-            try:
-                resp = self._http.send(req, stream=stream)
-            except httpx.ConnectTimeout as exc:
-                last = LLMUnreachable(f"{url}: no connection within {wait:.2g} s")
-                last.__cause__ = exc
-                continue
-            except httpx.TimeoutException as exc:
-                raise LLMTimeout(f"{url}: no answer within {wait:.2g} s") from exc
-            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-                cls = LLMUnreachable if isinstance(exc, httpx.ConnectError) else LLMError
-                last = cls(f"{url}: {type(exc).__name__}: {exc}")
-                continue
-            except httpx.TransportError as exc:
-                last = LLMError(f"{url}: {type(exc).__name__}: {exc}")
-                continue
-            if resp.status_code < 400:
-                return resp
-            text = resp.read().decode("utf-8", "replace")[:200] if stream else resp.text[:200]
-            resp.close()
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = LLMError(f"{url}: HTTP {resp.status_code}: {text}")
-                continue
-            raise LLMError(f"{url}: HTTP {resp.status_code}: {text}")
-        if last is None:
+        if cfg.retries < 0:  # not even one try is allowed
             raise LLMTimeout(f"{url}: the latency budget ran out between retries")
-        raise last
+        stop: stop_base = stop_after_attempt(cfg.retries + 1)
+        if deadline is not None:
+            # no further try whose back-off would end at or past the deadline (counted from
+            # now, which is when tenacity starts its clock)
+            stop = stop | stop_before_delay(deadline - time.monotonic())
+        retrying = Retrying(
+            stop=stop,
+            wait=wait_exponential(multiplier=cfg.backoff_s, exp_base=2),
+            retry=retry_if_exception_type(_Transient),
+        )
+        try:
+            return retrying(self._try, url, body, per_call, deadline, headers, stream)
+        except RetryError as exc:
+            failure = exc.last_attempt.exception()
+        if not isinstance(failure, _Transient):  # unreachable: only a _Transient is retried
+            raise LLMError(f"{url}: retries ended without an error ({failure!r})")
+        # raised out here, not in the handler: the caller sees the last try's error alone, with
+        # the httpx exception as its cause where one was kept, not tenacity's RetryError
+        raise failure.error
+
+    def _try(
+        self,
+        url: str,
+        body: dict[str, Any],
+        per_call: float,
+        deadline: float | None,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+    ) -> httpx.Response:
+        """One POST: a 2xx response, :class:`_Transient` for a failure worth retrying, or the
+        caller's error (a read timeout, another 4xx) at once."""
+        wait = _remaining(deadline, per_call)
+        if wait <= 0:
+            raise LLMTimeout(f"{url}: the latency budget was spent before the call")
+        req = self._http.build_request(
+            "POST", url, json=body, headers=dict(headers or {}), timeout=httpx.Timeout(wait)
+        )
+        try:
+            resp = self._http.send(req, stream=stream)
+        except httpx.ConnectTimeout as exc:
+            err: LLMError = LLMUnreachable(f"{url}: no connection within {wait:.2g} s")
+            err.__cause__ = exc
+            raise _Transient(err) from None
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout(f"{url}: no answer within {wait:.2g} s") from exc
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+            cls = LLMUnreachable if isinstance(exc, httpx.ConnectError) else LLMError
+            raise _Transient(cls(f"{url}: {type(exc).__name__}: {exc}")) from None
+        except httpx.TransportError as exc:
+            raise _Transient(LLMError(f"{url}: {type(exc).__name__}: {exc}")) from None
+        if resp.status_code < 400:
+            return resp
+        text = resp.read().decode("utf-8", "replace")[:200] if stream else resp.text[:200]
+        resp.close()
+        error = LLMError(f"{url}: HTTP {resp.status_code}: {text}")
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise _Transient(error)
+        raise error
 
     def _body(
         self,

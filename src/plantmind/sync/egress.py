@@ -4,13 +4,27 @@ which are dropped first when the outbox runs out of its disk budget.
 Only categories listed in :attr:`plantmind.core.plant.EgressPolicy.allow` are accepted by
 :meth:`plantmind.sync.outbox.Outbox.put`; anything else is refused there, with the reason, and
 counted, so nothing that should stay home is ever written to the outbox, let alone sent.
+
+Within an allowed category, the plant's ``sensitivity`` marks (:class:`ConfidentialFilter`,
+applied by the producers through :meth:`EgressGate.redact` before they queue anything) keep
+the values of confidential signals on site unless ``EgressPolicy.confidential_values`` is set.
 """
 
 from __future__ import annotations
 
-from plantmind.core.plant import EgressCategory, EgressPolicy
+import json
+from typing import Any
 
-__all__ = ["CATEGORIES", "DROP_RANK", "EgressGate", "EgressRefusedError"]
+from plantmind.core.plant import EgressCategory, EgressPolicy, PlantIndex
+
+__all__ = [
+    "CATEGORIES",
+    "DROP_RANK",
+    "ConfidentialFilter",
+    "EgressGate",
+    "EgressRefusedError",
+    "value_free_mechanism",
+]
 
 #: Every category the outbox knows, in the order of :data:`DROP_RANK`.
 CATEGORIES: tuple[str, ...] = (
@@ -40,12 +54,133 @@ class EgressRefusedError(ValueError):
         super().__init__(f"egress refused for {category!r}: {reason}")
 
 
+#: Mechanism phrases, value-free, by a marker in the detectors' wording (first match wins;
+#: see ``describe`` in plantmind.detect.robust and ``explain`` in plantmind.detect.multivariate).
+_MECHANISMS: tuple[tuple[str, str], ...] = (
+    ("above its learned normal range", "above its learned range"),
+    ("below its learned normal range", "below its learned range"),
+    ("above its learned level", "above its learned level"),
+    ("below its learned level", "below its learned level"),
+    ("fluctuating", "fluctuating more than usual"),
+    ("spike", "isolated spikes"),
+    ("unchanged for", "unchanged (stuck sensor?)"),
+    ("stuck", "unchanged (stuck sensor?)"),
+    ("decoupled from", "decoupled from its related signals"),
+    ("unusual given the other signals", "unusual given the other signals"),
+    ("above range", "above its learned range"),
+    ("below range", "below its learned range"),
+    ("volatility", "fluctuating more than usual"),
+)
+
+
+def value_free_mechanism(text: str) -> str:
+    """The mechanism a detector's alert text names, in fixed words without any number
+    ("above its learned range"); "anomalous behaviour" when the wording is not known.
+    Fixed phrases, not an edit of ``text``: stripping digits from free text could leak a
+    value written in words or units, a lookup cannot."""
+    low = text.lower()
+    for marker, phrase in _MECHANISMS:
+        if marker in low:
+            return phrase
+    return "anomalous behaviour"
+
+
+class ConfidentialFilter:
+    """What of a confidential signal (or asset) may leave the site: the one place the rule
+    lives. With ``EgressPolicy.confidential_values`` false (the default):
+
+    * **aggregates** of a confidential signal are not queued (a signal's own sensitivity
+      decides: an explicitly ``public`` signal of a confidential asset is sent);
+    * an **alert** on a confidential asset or involving a confidential signal is sent, but its
+      ``message`` and ``details`` are replaced by value-free text naming the asset, the
+      severity, the signal and the mechanism, e.g. ``"C-201 warning:
+      C-201.discharge_pressure above its learned range (values confidential, kept on site)"``;
+      no reading, learned range or deviation; ids, states, times and the anomaly score stay;
+    * **health** summaries (health index, remaining life: derived, not readings) are sent,
+      even for an asset whose signals are all confidential, unless the asset itself is
+      confidential;
+    * any **other** category is dropped when it is about a confidential asset or its JSON
+      names a confidential signal (its shape is not known here, so fail closed).
+
+    With ``confidential_values`` true everything passes unchanged (``allow`` still applies).
+    """
+
+    def __init__(self, index: PlantIndex, policy: EgressPolicy | None = None) -> None:
+        self.policy = policy or EgressPolicy()
+        self.signals = index.confidential_signals
+        self.assets = index.confidential_assets
+        self.active = not self.policy.confidential_values and bool(self.signals or self.assets)
+
+    def apply(self, category: str, data: Any) -> Any | None:
+        """``data`` as it may leave the site, or None when nothing of it may."""
+        if not self.active or not isinstance(data, dict):
+            return data
+        if category == "aggregates":
+            return None if data.get("signal") in self.signals else data
+        if category == "health":
+            return None if data.get("asset_id") in self.assets else data
+        if category == "alerts":
+            return self._alert(data)
+        if data.get("asset_id", data.get("asset")) in self.assets:
+            return None
+        text = json.dumps(data, default=str)
+        return None if any(sid in text for sid in self.signals) else data
+
+    def _alert(self, data: dict[str, Any]) -> dict[str, Any]:
+        signals = [str(s) for s in data.get("signals") or []]
+        asset = str(data.get("asset_id", ""))
+        if asset not in self.assets and not any(s in self.signals for s in signals):
+            return data
+        message = str(data.get("message", ""))
+        top = self._top_signal(message, signals)
+        # the part of a multi-signal text that is about the top signal names its mechanism
+        part = next((p for p in message.split(";") if top and top in p), message)
+        severity = str(data.get("severity", "alert"))
+        contributions = (data.get("details") or {}).get("contributions") or {}
+        out = dict(data)
+        out["message"] = (
+            f"{asset} {severity}: {top or 'signal'} {value_free_mechanism(part)} "
+            "(values confidential, kept on site)"
+        )
+        out["details"] = {
+            "contributions": {
+                str(sid): f"{sid} {value_free_mechanism(str(text))}"
+                for sid, text in contributions.items()
+            },
+            "withheld": "readings and learned ranges of confidential signals stay on site",
+        }
+        return out
+
+    @staticmethod
+    def _top_signal(message: str, signals: list[str]) -> str | None:
+        # detector texts start with the top signal's id; the longest id wins over a prefix
+        starts = [s for s in signals if message.startswith(s)]
+        if starts:
+            return max(starts, key=len)
+        named = [s for s in signals if s in message]
+        return named[0] if named else (signals[0] if signals else None)
+
+
 class EgressGate:
-    """Decides, per category, whether data may enter the outbox (see the module docstring)."""
+    """Decides, per category, whether data may enter the outbox (see the module docstring),
+    and, once :meth:`bind` gave it the plant's sensitivities, what of it may
+    (:meth:`redact`)."""
 
     def __init__(self, policy: EgressPolicy | None = None) -> None:
         self.policy = policy or EgressPolicy()
         self.allowed: frozenset[str] = frozenset(self.policy.allow)
+        self.confidential: ConfidentialFilter | None = None
+
+    def bind(self, index: PlantIndex) -> None:
+        """Apply ``index``'s sensitivity marks to what :meth:`redact` lets through."""
+        self.confidential = ConfidentialFilter(index, self.policy)
+
+    def redact(self, category: str, data: Any) -> Any | None:
+        """``data`` as :class:`ConfidentialFilter` lets it leave, or None to queue nothing
+        (unchanged until :meth:`bind` was called: without a plant nothing is marked)."""
+        if self.confidential is None:
+            return data
+        return self.confidential.apply(category, data)
 
     def check(self, category: str) -> None:
         """Raise :class:`EgressRefusedError` with the reason unless ``category`` may leave."""

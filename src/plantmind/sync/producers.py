@@ -5,6 +5,10 @@ most once per ``min_interval_s`` of plant time (an active alert is updated every
 hub needs its state, not every heartbeat). Aggregates are read from the edge store's
 downsampled buckets and merged into one summary per signal and period (count, mean, min, max;
 ``EgressPolicy.aggregate_period_s``, an hour by default); raw samples are never read.
+
+Every event passes :meth:`plantmind.sync.egress.EgressGate.redact` before it is queued, so
+the values of confidential signals stay on site as
+:class:`~plantmind.sync.egress.ConfidentialFilter` says (the uplink binds the plant's marks).
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ class _AlertUpdate(Protocol):
     opened: list[Alert]
     updated: list[Alert]
     resolved: list[Alert]
+
+
+def _redacted(outbox: Outbox, items: list[tuple[str, Any, float]]) -> list[tuple[str, Any, float]]:
+    """``items`` as the egress gate lets them leave: redacted, or left out."""
+    out = []
+    for category, data, ts in items:
+        kept = outbox.gate.redact(category, data)
+        if kept is not None:
+            out.append((category, kept, ts))
+    return out
 
 
 class AlertForwarder:
@@ -65,6 +79,7 @@ class AlertForwarder:
         for alert in update.resolved:
             items.append(self._item(alert))
             self._last_sent.pop(alert.id, None)
+        items = _redacted(self.outbox, items)
         if items:
             self.pending = self.outbox.submit_many(items)
 
@@ -146,6 +161,8 @@ class PeriodicAggregates:
                         float(t0[i] + p),
                     )
                 )
+        items = _redacted(self.outbox, items)
+        # the watermark moves even when everything was withheld: a period is decided once
         self.outbox.put_many(items, meta={_WATERMARK: repr(end)})
         return len(items)
 
@@ -184,5 +201,6 @@ class HealthSummaries:
             ):
                 self._last[s["asset_id"]] = (ts, health, str(s.get("method")))
                 items.append(("health", dict(s), float(ts)))
+        items = _redacted(self.outbox, items)
         if items:
             self.pending = self.outbox.submit_many(items)

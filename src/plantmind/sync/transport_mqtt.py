@@ -68,13 +68,22 @@ class HubMqttConfig:
     keepalive_s: int = 30
 
     @property
+    def uses_tls(self) -> bool:
+        """TLS is on when asked for, and also when a CA or client certificate is given: such
+        a setting without ``tls`` would otherwise be ignored and the password sent in clear
+        text (``central run --mqtt-ca ca.pem`` without ``--mqtt-tls``)."""
+        return self.tls or self.ca_file is not None or self.cert_file is not None
+
+    @property
     def destination(self) -> str:
-        scheme = "mqtts" if self.tls else "mqtt"
+        scheme = "mqtts" if self.uses_tls else "mqtt"
         return f"{scheme}://{self.host}:{self.port}/{self.prefix}"
 
     def client(self, identifier: str | None = None) -> aiomqtt.Client:
         ctx = None
-        if self.tls:
+        if self.uses_tls:
+            # with no ca_file the system's CAs are used; OpenSSL's $SSL_CERT_FILE picks another
+            # bundle (how `edge run --hub mqtts://` trusts a private CA)
             ctx = ssl.create_default_context(cafile=self.ca_file)
             if self.cert_file:
                 ctx.load_cert_chain(self.cert_file, self.key_file)
@@ -88,7 +97,7 @@ class HubMqttConfig:
             password=self.password,
             identifier=identifier,
             tls_context=ctx,
-            tls_insecure=self.tls_insecure if self.tls else None,
+            tls_insecure=self.tls_insecure if ctx is not None else None,
             keepalive=self.keepalive_s,
             timeout=10,
         )

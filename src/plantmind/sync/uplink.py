@@ -52,9 +52,12 @@ class SiteUplink:
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, node: Any) -> None:
-        """Listen to ``node``'s alerts and summarise its stored aggregates."""
-        node.listeners.append(self.alerts)
+        """Listen to ``node``'s alerts and summarise its stored aggregates; from now on the
+        plant's sensitivity marks decide what of each event leaves (sync/egress.py)."""
         index = node.index
+        # bound before the first listener can fire, so no event escapes unfiltered
+        self.outbox.gate.bind(index)
+        node.listeners.append(self.alerts)
         signals = [
             (sid, index.asset_ids[index.asset_of[i]]) for i, sid in enumerate(index.signal_ids)
         ]

@@ -13,8 +13,9 @@ in ``seq`` order. The hub answers with the highest ``seq`` it has durably stored
 :func:`decode_batch` is the hub's single point of reading a batch, whatever the transport, so
 it is also where untrusted input is bounded: ``seq`` an integer in ``1..2**63-1`` (the hub's
 BIGINT), ``ts`` finite, no NaN or infinity anywhere, nesting at most :data:`MAX_DEPTH` deep
-(checked before parsing, so a deep document cannot exhaust the parser's recursion). Anything
-else is a :class:`WireError` whose message quotes at most a short excerpt of the input.
+(checked before parsing, so a deep document cannot exhaust the parser's recursion). The
+events' fields are checked by a pydantic :class:`~pydantic.TypeAdapter` of :class:`_Event`.
+Anything else is a :class:`WireError` whose message quotes at most a short excerpt of the input.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import math
 import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
 import numpy as np
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 __all__ = [
     "MAX_DEPTH",
@@ -152,8 +155,57 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# pydantic wants typing_extensions' TypedDict before Python 3.12. Strict: a bool or a float is
+# not a seq, a number is not a category; a float ts may be written as an integer.
+class _Event(TypedDict):
+    seq: Annotated[int, Field(strict=True, ge=1, le=MAX_SEQ)]
+    cat: Annotated[
+        str,
+        Field(strict=True, min_length=1, max_length=MAX_CATEGORY_CHARS, pattern=r"^[^\x00]*$"),
+    ]
+    # an absent (or null) ts is stamped with the arrival time by the store, as before
+    ts: NotRequired[Annotated[float, Field(strict=True, allow_inf_nan=False)] | None]
+    data: NotRequired[Any]
+
+
+_EVENTS = TypeAdapter(list[_Event])
+#: the order decode_batch reports a bad event's fields in (the first bad one wins)
+_FIELDS = ("seq", "cat", "ts")
+
+
+def _event_error(events: list[Any], exc: ValidationError) -> tuple[int, str]:
+    """The index of the first bad event and what is wrong with it, in the wire's own words:
+    pydantic's messages would quote the input, and the sender reads these."""
+    first: tuple[int, int] | None = None
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = err["loc"]
+        index = loc[0] if loc and isinstance(loc[0], int) else 0
+        rank = _FIELDS.index(loc[1]) if len(loc) > 1 and loc[1] in _FIELDS else -1
+        if first is None or (index, rank) < first:
+            first = (index, rank)
+    i, rank = first if first is not None else (0, -1)
+    e = events[i]
+    if rank < 0 or not isinstance(e, dict):
+        return i, f"event {i} is not an object"
+    name = _FIELDS[rank]
+    got = excerpt(e.get(name))
+    if name == "seq":
+        return i, f"event {i}: seq must be an integer in 1..2**63-1, got {got}"
+    if name == "cat":
+        return i, (
+            f"event {i}: cat must be a category name of 1..{MAX_CATEGORY_CHARS} "
+            f"characters, got {got}"
+        )
+    return i, f"event {i}: ts must be a finite number, got {got}"
+
+
+def _check_order(events: list[dict[str, Any]]) -> None:
+    prev = 0
+    for e in events:
+        seq: int = e["seq"]
+        if seq <= prev:
+            raise WireError("events of a batch must be in increasing seq order")
+        prev = seq
 
 
 def decode_batch(body: bytes | str) -> tuple[str, list[dict[str, Any]]]:
@@ -191,23 +243,13 @@ def decode_batch(body: bytes | str) -> tuple[str, list[dict[str, Any]]]:
             f"site {excerpt(site)} is not a valid site id (at most {MAX_SITE_CHARS} "
             "characters, no NUL)"
         )
-    prev = 0
-    for i, e in enumerate(events):
-        if not isinstance(e, dict):
-            raise WireError(f"event {i} is not an object")
-        seq, cat, ts = e.get("seq"), e.get("cat"), e.get("ts")
-        # bool is an int to Python, not a seq
-        if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
-            raise WireError(f"event {i}: seq must be an integer in 1..2**63-1, got {excerpt(seq)}")
-        if not isinstance(cat, str) or not cat or len(cat) > MAX_CATEGORY_CHARS or "\x00" in cat:
-            raise WireError(
-                f"event {i}: cat must be a category name of 1..{MAX_CATEGORY_CHARS} "
-                f"characters, got {excerpt(cat)}"
-            )
-        # an absent ts is stamped with the arrival time by the store, as before
-        if ts is not None and (not _is_number(ts) or not math.isfinite(ts)):
-            raise WireError(f"event {i}: ts must be a finite number, got {excerpt(ts)}")
-        if seq <= prev:
-            raise WireError("events of a batch must be in increasing seq order")
-        prev = seq
+    try:
+        _EVENTS.validate_python(events)  # only checks: the events returned are the parsed ones
+    except ValidationError as exc:
+        bad, problem = _event_error(events, exc)
+        # the events before the first bad one are valid; out of order among them is said first,
+        # as a check event by event would
+        _check_order(events[:bad])
+        raise WireError(problem) from None
+    _check_order(events)
     return site, events
