@@ -16,6 +16,9 @@ from plantmind.core.settings import resolve_home
 
 __all__ = ["detect", "replay"]
 
+DelimiterOpt = Annotated[str | None, typer.Option(help="Field separator (default: detected).")]
+TimeColumnOpt = Annotated[str | None, typer.Option(help="Time column (default: detected).")]
+
 
 def replay(
     file: Annotated[Path, typer.Argument(help="CSV of timestamped samples (wide or long layout).")],
@@ -24,12 +27,8 @@ def replay(
     speed: Annotated[
         float | None, typer.Option(help="Pace by the file's time (default: flat out).")
     ] = None,
-    delimiter: Annotated[
-        str | None, typer.Option(help="Field separator (default: detected).")
-    ] = None,
-    time_column: Annotated[
-        str | None, typer.Option(help="Time column (default: detected).")
-    ] = None,
+    delimiter: DelimiterOpt = None,
+    time_column: TimeColumnOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Replay a CSV (e.g. a historian export) through the edge node: detection, alerts, store."""
@@ -91,12 +90,8 @@ def detect(
     columns: Annotated[
         str | None, typer.Option(help="Comma-separated signal columns (default: all numeric).")
     ] = None,
-    delimiter: Annotated[
-        str | None, typer.Option(help="Field separator (default: detected).")
-    ] = None,
-    time_column: Annotated[
-        str | None, typer.Option(help="Time column (default: detected).")
-    ] = None,
+    delimiter: DelimiterOpt = None,
+    time_column: TimeColumnOpt = None,
     asset_map: Annotated[
         Path | None,
         typer.Option(help="YAML/JSON {asset: [columns]}; default: all columns are one asset."),

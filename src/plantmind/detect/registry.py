@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from plantmind.core.registry import Registry
 from plantmind.detect.base import AssetDetector, Detector
 
 __all__ = [
@@ -27,30 +28,26 @@ __all__ = [
 DetectorFactory = Callable[..., Detector]
 AssetDetectorFactory = Callable[..., AssetDetector]
 
-_DETECTORS: dict[str, DetectorFactory] = {}
-_ASSET_DETECTORS: dict[str, AssetDetectorFactory] = {}
+_DETECTORS: Registry[DetectorFactory] = Registry("detector")
+_ASSET_DETECTORS: Registry[AssetDetectorFactory] = Registry("asset detector")
 
 
 def register_detector(name: str, factory: DetectorFactory) -> None:
     """Make ``factory`` available as detector ``name`` (a name is registered once)."""
-    if name in _DETECTORS:
-        raise ValueError(f"detector {name!r} is already registered")
-    _DETECTORS[name] = factory
+    _DETECTORS.register(name, factory)
 
 
 def register_asset_detector(name: str, factory: AssetDetectorFactory) -> None:
     """Make ``factory`` available as asset detector ``name``."""
-    if name in _ASSET_DETECTORS:
-        raise ValueError(f"asset detector {name!r} is already registered")
-    _ASSET_DETECTORS[name] = factory
+    _ASSET_DETECTORS.register(name, factory)
 
 
 def detector_names() -> list[str]:
-    return sorted(_DETECTORS)
+    return _DETECTORS.names()
 
 
 def asset_detector_names() -> list[str]:
-    return sorted(_ASSET_DETECTORS)
+    return _ASSET_DETECTORS.names()
 
 
 def make_detector(
@@ -58,24 +55,12 @@ def make_detector(
 ) -> Detector:
     """A fresh detector ``name`` over ``n_signals`` signals; ``expected_span`` is the width of
     each signal's expected range from plant.yaml (detectors that do not use it ignore it)."""
-    try:
-        factory = _DETECTORS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown detector {name!r} (known: {', '.join(detector_names())})"
-        ) from None
-    return factory(n_signals, expected_span=expected_span, config=config)
+    return _DETECTORS.get(name)(n_signals, expected_span=expected_span, config=config)
 
 
 def make_asset_detector(name: str, n_signals: int, *, config: Any = None) -> AssetDetector:
     """A fresh asset detector ``name`` over one asset's ``n_signals`` signals."""
-    try:
-        factory = _ASSET_DETECTORS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown asset detector {name!r} (known: {', '.join(asset_detector_names())})"
-        ) from None
-    return factory(n_signals, config=config)
+    return _ASSET_DETECTORS.get(name)(n_signals, config=config)
 
 
 def _robust(n: int, *, expected_span: np.ndarray | None = None, config: Any = None) -> Detector:

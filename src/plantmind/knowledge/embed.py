@@ -22,6 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
+from plantmind.core.registry import Registry
+
 __all__ = [
     "DEFAULT_EMBEDDER",
     "EMBED_EXTRA_HINT",
@@ -154,8 +156,9 @@ class MiniLMEmbedder:
 #: ``factory(max_tokens=..., quantize=...)``: a loaded embedder
 EmbedderFactory = Callable[..., Embedder]
 
-_EMBEDDERS: dict[str, EmbedderFactory] = {"minilm": MiniLMEmbedder}
 DEFAULT_EMBEDDER = "minilm"
+_EMBEDDERS: Registry[EmbedderFactory] = Registry("embedder")
+_EMBEDDERS.register(DEFAULT_EMBEDDER, MiniLMEmbedder)
 
 _shared: dict[tuple[str, int, bool], Embedder] = {}
 _shared_lock = threading.Lock()
@@ -163,13 +166,11 @@ _shared_lock = threading.Lock()
 
 def register_embedder(name: str, factory: EmbedderFactory) -> None:
     """Make ``factory`` available as embedder ``name`` (a name is registered once)."""
-    if name in _EMBEDDERS:
-        raise ValueError(f"embedder {name!r} is already registered")
-    _EMBEDDERS[name] = factory
+    _EMBEDDERS.register(name, factory)
 
 
 def embedder_names() -> list[str]:
-    return sorted(_EMBEDDERS)
+    return _EMBEDDERS.names()
 
 
 def load_embedder(
@@ -178,10 +179,9 @@ def load_embedder(
     """The process-wide embedder ``name`` (loaded on first use, a few seconds); raises
     :class:`EmbeddingsUnavailable` when the [embed] extra is missing, ValueError for a name
     that is not registered."""
-    if name not in _EMBEDDERS:
-        raise ValueError(f"unknown embedder {name!r} (known: {', '.join(embedder_names())})")
+    factory = _EMBEDDERS.get(name)
     key = (name, max_tokens, quantize)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = _EMBEDDERS[name](max_tokens=max_tokens, quantize=quantize)
+            _shared[key] = factory(max_tokens=max_tokens, quantize=quantize)
         return _shared[key]

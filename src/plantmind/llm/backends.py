@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from plantmind.core.registry import Registry
 from plantmind.llm.client import ChatClient, ChatResult, LLMConfig
 
 __all__ = [
@@ -39,26 +40,19 @@ class ChatBackend(Protocol):
 
 BackendFactory = Callable[[LLMConfig], Any]
 
-_BACKENDS: dict[str, BackendFactory] = {DEFAULT_BACKEND: ChatClient}
+_BACKENDS: Registry[BackendFactory] = Registry("model backend")
+_BACKENDS.register(DEFAULT_BACKEND, ChatClient)
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
     """Make ``factory`` (``LLMConfig -> client``) available as backend ``name``."""
-    if name in _BACKENDS:
-        raise ValueError(f"model backend {name!r} is already registered")
-    _BACKENDS[name] = factory
+    _BACKENDS.register(name, factory)
 
 
 def backend_names() -> list[str]:
-    return sorted(_BACKENDS)
+    return _BACKENDS.names()
 
 
 def make_backend(config: LLMConfig) -> Any:
     """The client for ``config`` by its ``backend`` name; ValueError naming the known ones."""
-    try:
-        factory = _BACKENDS[config.backend]
-    except KeyError:
-        raise ValueError(
-            f"unknown model backend {config.backend!r} (known: {', '.join(backend_names())})"
-        ) from None
-    return factory(config)
+    return _BACKENDS.get(config.backend)(config)
