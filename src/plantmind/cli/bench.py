@@ -1,6 +1,7 @@
 """``plantmind bench ...``: the benchmarks (NAB, TEP, C-MAPSS, magnetic tiles, the assistant,
-sync, the pipeline, throughput, routing, compliance). Each command runs a module of
-:mod:`plantmind.bench` and prints its figures; reports go where the user says."""
+sync, the pipeline, API readers against ingest, throughput, routing, compliance). Each command
+runs a module of :mod:`plantmind.bench` and prints its figures; reports go where the user
+says."""
 
 from __future__ import annotations
 
@@ -37,6 +38,35 @@ def bench_pipeline(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+@bench_app.command("api")
+def bench_api(
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.")] = 120.0,
+    idle_s: Annotated[float, typer.Option(help="Seconds of idle ingest measured.")] = 10.0,
+    requests: Annotated[int, typer.Option(help="GETs sent in the burst.")] = 2000,
+    concurrency: Annotated[int, typer.Option(help="GETs in flight at a time.")] = 20,
+    signals: Annotated[int, typer.Option(help="Simulated signals (0: the example plant).")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """Ingest samples/s idle and under a burst of API readers (loopback), read p50/p99."""
+    from plantmind.bench.api import run_api_bench
+
+    if requests < 1 or concurrency < 1 or speed <= 0 or idle_s <= 0 or signals < 0:
+        raise _fail("--requests, --concurrency, --speed and --idle-s must be positive")
+    r = run_api_bench(
+        speed=speed,
+        idle_s=idle_s,
+        requests=requests,
+        concurrency=concurrency,
+        signals=signals,
+        progress=console.print,
+    )
+    for k, v in r.items():
+        console.print(f"{k:>28}: {v}", highlight=False)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
 
 
 @bench_app.command("startup")

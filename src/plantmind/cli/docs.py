@@ -79,6 +79,10 @@ def docs_add(
         ),
     ] = None,
     max_pages: Annotated[int, typer.Option(help="Most pages read from one PDF.")] = 5_000,
+    max_mb: Annotated[
+        float,
+        typer.Option(min=0, help="Largest file read, in MB; a larger one is reported as failed."),
+    ] = 100.0,
     no_embed: NoEmbedOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
@@ -101,6 +105,9 @@ def docs_add(
     ) as bar:
         files = bar.add_task("documents", total=None)
         pages = bar.add_task("pages", total=None, visible=False)
+        # What the inner bar counts, by event: within one file (pages of a PDF, lines of a
+        # text file, chunks embedded), then the whole index re-read once at the end.
+        inner = {"pages": "pages/lines", "embed": "embedding", "index": "indexing"}
 
         def progress(event: str, path: str, done: int, total: int) -> None:
             if event == "file":
@@ -109,10 +116,20 @@ def docs_add(
                 )
                 bar.update(pages, visible=False)
             else:
-                bar.update(pages, completed=done, total=total, visible=True)
+                bar.update(
+                    pages,
+                    completed=done,
+                    total=total,
+                    visible=True,
+                    description=inner.get(event, event),
+                )
 
         results = index.add(
-            targets, progress=progress, max_pages=max_pages, work_order_columns=mapping
+            targets,
+            progress=progress,
+            max_pages=max_pages,
+            work_order_columns=mapping,
+            max_mb=max_mb,
         )
     index.close()
     if as_json:

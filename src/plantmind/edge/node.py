@@ -109,6 +109,10 @@ class EdgeNode:
         #: called with every scored batch (after the quality gate): live models that follow
         #: the signals (e.g. asset health) attach here
         self.batch_listeners: list[Callable[[SampleBatch], None]] = []
+        #: called with no arguments after every ingested or learned batch and every operator
+        #: action: what reads the node's state from elsewhere (the API's snapshot) learns here
+        #: that it changed. Keep them O(1): they run once per batch on the hot path.
+        self.change_hooks: list[Callable[[], None]] = []
         if restore:
             self._restore()
 
@@ -123,6 +127,12 @@ class EdgeNode:
     # -- the stream ------------------------------------------------------------------------
     def ingest(self, batch: SampleBatch) -> AlertUpdate:
         """Score one batch, update alerts, keep samples; returns what changed."""
+        update = self._ingest(batch)
+        for changed in self.change_hooks:
+            changed()
+        return update
+
+    def _ingest(self, batch: SampleBatch) -> AlertUpdate:
         st = self.stats
         st.batches += 1
         st.samples_in += len(batch)
@@ -177,6 +187,8 @@ class EdgeNode:
             self.stats.last_ts = float(clean.ts.max())
             for observe in self.batch_listeners:
                 observe(clean)
+            for changed in self.change_hooks:
+                changed()
 
     def _maybe_prune(self, now: float) -> None:
         # Bounded disk: once an hour of plant time, drop aggregates past the retention.
@@ -279,6 +291,8 @@ class EdgeNode:
         (update.resolved if alert.state == AlertState.RESOLVED else update.updated).append(alert)
         for listener in self.listeners:
             listener(update)
+        for changed in self.change_hooks:
+            changed()
 
     # -- persistence -----------------------------------------------------------------------
     def save_state(self) -> None:

@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import time
-from collections import Counter
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +137,15 @@ class SearchResult:
 
 
 ProgressFn = Callable[[str, str, int, int], None]
-"""progress(event, path, done, total): event "file" (done/total files) or "pages"."""
+"""progress(event, path, done, total): event "file" (done/total files), "pages" (through one
+document: pages of a PDF, lines of a text file), "embed" (chunks of one document embedded) or
+"index" (stored chunks re-read into the search structures after a change)."""
+
+#: Largest file ``add`` reads, in MB (MiB); a larger one is a ``failed`` result naming it.
+DEFAULT_MAX_MB = 100.0
+_MB = 1 << 20
+# Chunks embedded and written per batch: bounds the vectors and row tuples held at once.
+_BATCH = 1024
 
 
 def _expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
@@ -221,11 +229,11 @@ class KnowledgeIndex:
                 self.dense_status = "BM25 only (dense disabled)"
         self._generation = -1
         self._chunks: list[Chunk] = []
-        self._tokens: list[list[str]] = []
         self._vectors: np.ndarray | None = None
         self._has_vec = np.zeros(0, dtype=bool)
         self._bm25 = None
-        self._df: Counter[str] = Counter()
+        self._vocab: dict[str, int] = {}
+        self._df = np.zeros(0, dtype=np.int64)
         self._backfill_embeddings()
         self._reload()
 
@@ -270,38 +278,73 @@ class KnowledgeIndex:
         with self._db:
             self._bump()
 
-    def _reload(self) -> None:
-        rows = self._db.execute(
+    def _reload(self, progress: ProgressFn | None = None) -> None:
+        """Rebuild the in-memory search state from the stored chunks.
+
+        Memory is what bounds a large index here (a 20 MB manual is ~14,000 chunks and ~3
+        million terms), so the rows are read from the cursor one at a time and each chunk's
+        terms become a compact array of vocabulary ids at once: no list of every chunk's
+        term strings and no per-chunk term set is kept (coverage re-tokenises the top hits
+        on demand). The BM25 scores are the same as indexing the term lists directly.
+        """
+        dim = self.embedder.dim if self.embedder is not None else 0
+        chunks: list[Chunk] = []
+        ids: list[array[int]] = []
+        vocab: dict[str, int] = {}
+        df: list[int] = []
+        has_vec: list[bool] = []
+        vec_rows: list[tuple[int, bytes]] = []
+        total = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        cursor = self._db.execute(
             "SELECT id, doc_id, source, page, section, kind, text, asset, date, embedding "
             "FROM chunks ORDER BY doc_id, ord"
-        ).fetchall()
-        chunks = [Chunk(*r[:9]) for r in rows]
-        tokens = [tokenize(_index_text(c)) for c in chunks]
-        dim = self.embedder.dim if self.embedder is not None else 0
-        has_vec = np.array(
-            [r[9] is not None and dim and len(r[9]) == 4 * dim for r in rows], dtype=bool
         )
+        for r in cursor:
+            c = Chunk(*r[:9])
+            row = array("I", [vocab.setdefault(t, len(vocab)) for t in tokenize(_index_text(c))])
+            if len(vocab) > len(df):
+                df.extend([0] * (len(vocab) - len(df)))
+            for term_id in set(row):
+                df[term_id] += 1
+            blob = r[9]
+            ok = bool(blob is not None and dim and len(blob) == 4 * dim)
+            if ok:
+                vec_rows.append((len(chunks), blob))
+            has_vec.append(ok)
+            chunks.append(c)
+            ids.append(row)
+            if progress is not None and len(chunks) % 1000 == 0:
+                progress("index", "", len(chunks), total)
+        if progress is not None:
+            progress("index", "", len(chunks), len(chunks))
         vectors = None
-        if dim and has_vec.any():
-            vectors = np.zeros((len(rows), dim), dtype=np.float32)
-            for i, r in enumerate(rows):
-                if has_vec[i]:
-                    vectors[i] = np.frombuffer(r[9], dtype=np.float32)
+        if vec_rows:
+            vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+            for i, blob in vec_rows:
+                vectors[i] = np.frombuffer(blob, dtype=np.float32)
+        del vec_rows
         bm25 = None
         if chunks:
             import bm25s
 
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            bm25.index(tokens, show_progress=False)
-        df: Counter[str] = Counter()
-        for t in tokens:
-            df.update(set(t))
-        self._chunks, self._tokens, self._vectors, self._has_vec = chunks, tokens, vectors, has_vec
-        self._token_sets = [frozenset(t) for t in tokens]
+            # bm25s adds its empty token to the dict it is given; the term → id map it keeps
+            # is the one the document frequencies below are looked up in.
+            bm25.index((ids, vocab), show_progress=False)
+        del ids
+        self._chunks, self._vectors = chunks, vectors
+        self._has_vec = np.array(has_vec, dtype=bool)
+        self._vocab = vocab
+        self._df = np.array(df, dtype=np.int64)
         self._kind_weight = np.array([KIND_WEIGHT.get(c.kind, 1.0) for c in chunks])
         self._kinds = np.array([c.kind for c in chunks], dtype=object)
-        self._bm25, self._df = bm25, df
+        self._bm25 = bm25
         self._generation = self._db_generation()
+
+    def _doc_freq(self, term: str) -> int:
+        """How many chunks hold ``term`` (0 when none)."""
+        i = self._vocab.get(term)
+        return int(self._df[i]) if i is not None and i < len(self._df) else 0
 
     def refresh(self) -> None:
         """Reload if another process changed the index since the last look."""
@@ -327,20 +370,24 @@ class KnowledgeIndex:
         progress: ProgressFn | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         work_order_columns: dict[str, str] | None = None,
+        max_mb: float | None = DEFAULT_MAX_MB,
     ) -> list[AddResult]:
         """Ingest files and folders (recursively, supported types only). One bad file is a
-        ``failed`` result; the others are still ingested."""
+        ``failed`` result; the others are still ingested. A file larger than ``max_mb``
+        (None: no limit) is refused unread, as a ``failed`` result naming it and the limit."""
         files = _expand_paths(paths)
         results: list[AddResult] = []
         with self._lock:
             for n, (p, source) in enumerate(files):
                 if progress is not None:
                     progress("file", str(p), n, len(files))
-                results.append(self._add_one(p, source, progress, max_pages, work_order_columns))
+                results.append(
+                    self._add_one(p, source, progress, max_pages, work_order_columns, max_mb)
+                )
             if progress is not None:
                 progress("file", "", len(files), len(files))
             if any(r.status in ("added", "replaced") for r in results):
-                self._reload()
+                self._reload(progress)
         return results
 
     def _add_one(
@@ -350,11 +397,21 @@ class KnowledgeIndex:
         progress: ProgressFn | None,
         max_pages: int,
         work_order_columns: dict[str, str] | None,
+        max_mb: float | None,
     ) -> AddResult:
         t0 = time.perf_counter()
         path = str(p.resolve())
         doc_id = doc_id_for(path)
         try:
+            # Checked before hashing or reading: a file over the limit costs nothing.
+            size = p.stat().st_size if p.is_file() else 0
+            if max_mb is not None and size > max_mb * _MB:
+                return AddResult(
+                    path,
+                    "failed",
+                    error=f"{p}: {size / _MB:.1f} MB is over the size limit of {max_mb:g} MB "
+                    "(raise it with --max-mb)",
+                )
             sha = _sha256(p) if p.is_file() else ""
         except OSError as exc:
             return AddResult(path, "failed", error=f"{p}: cannot read ({exc})")
@@ -380,10 +437,7 @@ class KnowledgeIndex:
             )
         doc.source = source
         chunks = chunk_document(doc, self.chunking)
-        vectors: list[bytes | None] = [None] * len(chunks)
-        if self.embedder is not None and chunks:
-            vecs = self.embedder.encode([_embed_text(c.section, c.kind, c.text) for c in chunks])
-            vectors = [v.tobytes() for v in vecs]
+        doc.blocks = []  # they repeat the chunks' text; only the chunks are written
         with self._db:
             self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             self._db.execute(
@@ -393,14 +447,26 @@ class KnowledgeIndex:
                     time.time(), json.dumps(doc.problems),
                 ),
             )  # fmt: skip
-            self._db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.id, doc_id, i, c.source, c.page, c.section, c.kind, c.asset, c.date,
-                     c.text, vectors[i])
-                    for i, c in enumerate(chunks)
-                ],
-            )  # fmt: skip
+            # In batches, embedded as they go: one document's vectors and row tuples are
+            # never all held at once (one transaction still, so a failure leaves no half).
+            for start in range(0, len(chunks), _BATCH):
+                part = chunks[start : start + _BATCH]
+                vectors: list[bytes | None] = [None] * len(part)
+                if self.embedder is not None:
+                    vecs = self.embedder.encode(
+                        [_embed_text(c.section, c.kind, c.text) for c in part]
+                    )
+                    vectors = [v.tobytes() for v in vecs]
+                    if progress is not None:
+                        progress("embed", path, start + len(part), len(chunks))
+                self._db.executemany(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (c.id, doc_id, start + i, c.source, c.page, c.section, c.kind,
+                         c.asset, c.date, c.text, vectors[i])
+                        for i, c in enumerate(part)
+                    ],
+                )  # fmt: skip
             if self.embedder is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('embedder', ?)",
@@ -450,7 +516,7 @@ class KnowledgeIndex:
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 when absent)."""
         n = len(self._chunks)
-        df = self._df.get(term, 0)
+        df = self._doc_freq(term)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5)) if df else 0.0
 
     def search(
@@ -517,7 +583,9 @@ class KnowledgeIndex:
         idfs = {t: self.idf(t) for t in terms}
         total = sum(idfs.values())
         unknown = [t for t in terms if idfs[t] == 0.0]
-        top_sets = [self._token_sets[i] for i in order[:3]]
+        # Re-tokenised here rather than kept for every chunk: three chunks per question
+        # cost well under a millisecond, a term set per chunk costs ~8 KB each.
+        top_sets = [frozenset(tokenize(_index_text(self._chunks[i]))) for i in order[:3]]
         # Coverage: the best of the top hits, by the IDF share of question terms it holds.
         best = 0.0
         for s in top_sets:

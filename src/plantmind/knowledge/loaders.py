@@ -142,13 +142,45 @@ def text_pages(lines: list[str]) -> list[tuple[int | None, list[str]]]:
     return pages
 
 
-def _document(p: Path, kind: str, lines: list[str]) -> LoadedDocument:
+# Lines per progress report through a long text file, and the size of the slices its pages
+# are cut into: a slice ends at a blank line, where blocks_from_lines ends a block anyway, so
+# the blocks are the same as from the whole page at once.
+_TEXT_PROGRESS_LINES = 20_000
+
+
+def _page_slices(lines: list[str], size: int) -> Iterator[list[str]]:
+    """``lines`` in slices of about ``size`` lines, each cut just after a blank line."""
+    start = 0
+    while start < len(lines):
+        end = min(start + size, len(lines))
+        while end < len(lines) and lines[end - 1].strip():
+            end += 1
+        yield lines[start:end]
+        start = end
+
+
+def _document(
+    p: Path,
+    kind: str,
+    lines: list[str],
+    page_callback: Callable[[int, int], None] | None = None,
+) -> LoadedDocument:
     blocks: list[Block] = []
     section: str | None = None
     pages = text_pages(lines)
+    total = sum(len(page_lines) for _, page_lines in pages)
+    done = reported = 0
     for number, page_lines in pages:
-        page_blocks, section = blocks_from_lines(page_lines, page=number, section=section)
-        blocks.extend(page_blocks)
+        for part in _page_slices(page_lines, _TEXT_PROGRESS_LINES):
+            part_blocks, section = blocks_from_lines(part, page=number, section=section)
+            blocks.extend(part_blocks)
+            done += len(part)
+            # progress in lines: a text file has one page or a few, so pages would not move
+            if page_callback is not None and done - reported >= _TEXT_PROGRESS_LINES:
+                page_callback(done, total)
+                reported = done
+    if page_callback is not None and total >= _TEXT_PROGRESS_LINES:
+        page_callback(total, total)
     if not blocks:
         raise LoaderError(f"{p}: no text found")
     n_pages = max((n for n, _ in pages if n is not None), default=1)
@@ -368,7 +400,9 @@ class TextFileLoader(Loader):
         text = read_text(p)
         if not text.strip():
             raise LoaderError(f"{p}: no text (only whitespace)")
-        return _document(p, self.kind, self.lines(text))
+        lines = self.lines(text)
+        del text  # the lines hold the text now; a 20 MB file need not be held twice
+        return _document(p, self.kind, lines, options.page_callback)
 
     @abc.abstractmethod
     def lines(self, text: str) -> list[str]:
