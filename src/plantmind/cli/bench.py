@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,6 +18,19 @@ from plantmind.cli.common import fail as _fail
 __all__ = ["bench_app"]
 
 bench_app = typer.Typer(help="Benchmarks; reports go where you say.", no_args_is_help=True)
+
+
+def _print_figures(figures: dict[str, Any]) -> None:
+    """One ``name: value`` line per figure, names right-aligned."""
+    for k, v in figures.items():
+        console.print(f"{k:>28}: {v}", highlight=False)
+
+
+def _write_json(doc: Any, path: Path | None) -> None:
+    """Write ``doc`` as JSON to ``path`` (the command's ``--json``), when one is given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 @bench_app.command("pipeline")
@@ -35,9 +48,7 @@ def bench_pipeline(
     )
     for k, v in result.items():
         console.print(f"{k:>28}: {v:,}" if isinstance(v, int | float) else f"{k:>28}: {v}")
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    _write_json(result, json_out)
 
 
 @bench_app.command("api")
@@ -62,11 +73,8 @@ def bench_api(
         signals=signals,
         progress=console.print,
     )
-    for k, v in r.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    _print_figures(r)
+    _write_json(r, json_out)
 
 
 @bench_app.command("startup")
@@ -89,9 +97,7 @@ def bench_startup(
             f"{r['max_s']:.3f}",
         )  # fmt: skip
     console.print(table)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    _write_json(rows, json_out)
 
 
 @bench_app.command("nab")
@@ -188,9 +194,7 @@ def bench_throughput(
     console.print(
         f"bytes per signal: {r['bytes_per_signal']}; default vs River HST: {r['default_vs_river_hst']}×"
     )
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    _write_json(r, json_out)
 
 
 @bench_app.command("assistant")
@@ -204,8 +208,7 @@ def bench_assistant(
     from plantmind.bench.assistant import run_assistant_bench
 
     s = run_assistant_bench(corpus, qa, out, embed=not no_embed, progress=console.print)
-    for k, v in s.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
+    _print_figures(s)
 
 
 @bench_app.command("inspect")
@@ -238,11 +241,8 @@ def bench_route(
     from plantmind.bench.route import run_route_bench
 
     r = run_route_bench(calls, queue_tasks, progress=console.print)
-    for k, v in r.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    _print_figures(r)
+    _write_json(r, json_out)
 
 
 @bench_app.command("comply")
@@ -257,8 +257,5 @@ def bench_comply(
     from plantmind.bench.comply import run_comply_bench
 
     r = run_comply_bench(out, pages=pages, seed=seed, progress=console.print)
-    for k, v in r.items():
-        console.print(f"{k:>28}: {v}", highlight=False)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    _print_figures(r)
+    _write_json(r, json_out)
