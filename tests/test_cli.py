@@ -87,10 +87,18 @@ def test_detect_writes_scores_per_row(tmp_path):
     assert res.exit_code == 0, res.output
     rows = list(_csv.DictReader(out.open()))
     assert len(rows) == n
-    assert list(rows[0]) == ["timestamp", "anomaly_score", "alarm", "top_signal", "reason"]
-    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
-    assert rows[2501]["alarm"] == "1" and rows[2501]["top_signal"] == "temp"
-    assert sum(int(r["alarm"]) for r in rows[:2500]) <= 5
+    assert list(rows[0]) == [
+        "timestamp", "learning", "anomaly_score", "alarm", "top_signal", "reason"
+    ]  # fmt: skip
+    text = " ".join(res.output.split())
+    assert "learned from rows 1–900 (default: 30 % of the file)" in text
+    assert "scored rows 901–3,000" in text
+    learning, scored = rows[:900], rows[900:]
+    assert all(r["learning"] == "1" and r["alarm"] == "" == r["anomaly_score"] for r in learning)
+    assert all(r["learning"] == "0" and 0.0 <= float(r["anomaly_score"]) <= 1.0 for r in scored)
+    assert rows[2505]["alarm"] == "1" and rows[2505]["top_signal"] == "temp"
+    assert "temp" in rows[2505]["reason"] and "above" in rows[2505]["reason"]
+    assert sum(int(r["alarm"]) for r in rows[900:2500]) <= 16  # 1 % of 1,600 normal rows
     assert "non-numeric columns left out: status" in res.output
 
 
@@ -117,8 +125,9 @@ def test_detect_multivariate_finds_a_broken_relationship(tmp_path):
     src = tmp_path / "h.csv"
     src.write_text("\n".join(lines) + "\n")
     plain, multi = tmp_path / "u.csv", tmp_path / "m.csv"
-    assert runner.invoke(app, ["detect", str(src), "--out", str(plain)]).exit_code == 0
-    res = runner.invoke(app, ["detect", str(src), "--out", str(multi), "--multivariate"])
+    res = runner.invoke(app, ["detect", str(src), "--out", str(plain), "--no-multivariate"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["detect", str(src), "--out", str(multi)])
     assert res.exit_code == 0, res.output
     u = list(_csv.DictReader(plain.open()))
     m = list(_csv.DictReader(multi.open()))
@@ -152,7 +161,7 @@ def test_detect_of_a_file_with_stray_quotes_scores_every_good_row(tmp_path):
     src.write_text("\n".join(lines) + "\n")
     res = runner.invoke(app, ["detect", str(src), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "296 rows × 2 signal(s) scored" in " ".join(res.output.split())
+    assert "296 rows × 2 signal(s); learned from rows 1–89" in " ".join(res.output.split())
     for k in (10, 50, 51, 299):
         assert f"h.csv:{k + 2}:" in res.output.replace("\n", "")
     import csv as _csv

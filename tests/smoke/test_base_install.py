@@ -63,8 +63,9 @@ def test_detect_scores_a_csv(home: Path, tmp_path: Path) -> None:
     res = plantmind("detect", str(src), "--out", str(out), home=home)
     assert res.returncode == 0, res.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "timestamp,anomaly_score,alarm,top_signal,reason" and len(lines) == 3001
-    assert lines[2502].split(",")[2:4] == ["1", "temp"]  # the excursion, on the right signal
+    assert lines[0] == "timestamp,learning,anomaly_score,alarm,top_signal,reason"
+    assert len(lines) == 3001
+    assert lines[2505].split(",")[3:5] == ["1", "temp"]  # the excursion, on the right signal
 
 
 def test_demo_runs_and_names_what_is_off(home: Path, tmp_path: Path) -> None:

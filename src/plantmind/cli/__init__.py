@@ -18,13 +18,14 @@ from plantmind.cli.common import console
 from plantmind.cli.comply import comply_app
 from plantmind.cli.connect import connect_app
 from plantmind.cli.demo import demo
+from plantmind.cli.detect import detect
 from plantmind.cli.docs import ask, docs_app
 from plantmind.cli.edge import edge_app
 from plantmind.cli.health import health_app
 from plantmind.cli.inspection import inspect_app
 from plantmind.cli.language import language_app
 from plantmind.cli.plant import plant_app
-from plantmind.cli.replay import detect, replay
+from plantmind.cli.replay import replay
 from plantmind.cli.route import route_app
 
 __all__ = ["app"]

@@ -152,6 +152,27 @@ def bench_tep(
     console.print(format_tep_table(summary), highlight=False)
 
 
+@bench_app.command("short")
+def bench_short(
+    out: Annotated[Path, typer.Option(help="Where summary.json goes.")],
+    tep_root: Annotated[
+        Path | None, typer.Option(help="Tennessee Eastman folder (dNN_te.dat); optional.")
+    ] = None,
+    lockbox: Annotated[
+        bool, typer.Option(help="Score the lockbox seeds (settings were never chosen on them).")
+    ] = False,
+    sweep: Annotated[bool, typer.Option(help="Also score every setting of the sweep.")] = False,
+) -> None:
+    """Short files: learn from each file's first rows, score the rest; F1 / FAR / MAR against
+    two library baselines (Ledoit-Wolf Mahalanobis + EWMA, IsolationForest)."""
+    from plantmind.bench.short import format_short, run_short
+
+    if tep_root is not None and not (tep_root / "d00_te.dat").is_file():
+        raise _fail(f"{tep_root}: no d00_te.dat (expected the Tennessee Eastman files)")
+    summary = run_short(tep_root, out, lockbox=lockbox, sweep=sweep)
+    console.print(format_short(summary), highlight=False)
+
+
 @bench_app.command("sync")
 def bench_sync(
     json_out: Annotated[Path, typer.Option("--json", help="Write the figures here.")],

@@ -1,5 +1,4 @@
-"""``plantmind replay`` and ``plantmind detect``: a historian export (CSV) through the edge
-node, or scored row by row by the default detectors."""
+"""``plantmind replay``: a historian export (CSV) through the edge node."""
 
 from __future__ import annotations
 
@@ -10,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from plantmind.cli.common import HomeOpt, PlantOpt, console, err, fail, plant_or_fail, setup_logging
+from plantmind.cli.common import HomeOpt, PlantOpt, console, fail, plant_or_fail, setup_logging
 from plantmind.core.ids import iso
 from plantmind.core.settings import resolve_home
 
-__all__ = ["detect", "replay"]
+__all__ = ["DelimiterOpt", "TimeColumnOpt", "replay"]
 
 DelimiterOpt = Annotated[str | None, typer.Option(help="Field separator (default: detected).")]
 TimeColumnOpt = Annotated[str | None, typer.Option(help="Time column (default: detected).")]
@@ -81,106 +80,3 @@ def replay(
         )
     if not opened:
         console.print("no alerts")
-
-
-# -- detect -----------------------------------------------------------------------------------
-def detect(
-    file: Annotated[Path, typer.Argument(help="CSV of timestamped signals (a historian export).")],
-    out: Annotated[Path, typer.Option("--out", help="Where the scored CSV goes.")],
-    columns: Annotated[
-        str | None, typer.Option(help="Comma-separated signal columns (default: all numeric).")
-    ] = None,
-    delimiter: DelimiterOpt = None,
-    time_column: TimeColumnOpt = None,
-    asset_map: Annotated[
-        Path | None,
-        typer.Option(help="YAML/JSON {asset: [columns]}; default: all columns are one asset."),
-    ] = None,
-    multivariate: Annotated[
-        bool,
-        typer.Option(
-            help="Also learn how each asset's signals move together (from the first 500 rows; "
-            "its limit is set for about 1 % alarmed rows on normal data)."
-        ),
-    ] = False,
-) -> None:
-    """Run the default detectors over a CSV; write per row anomaly_score (0-1), alarm (0/1),
-    the top contributing signal and the reason."""
-    import csv
-
-    import numpy as np
-
-    from plantmind.connectors.replay import CsvFormatError, read_table
-    from plantmind.detect.default import default_detector
-    from plantmind.detect.table import score_table
-
-    try:
-        raw_times, times, names, values, rep = read_table(
-            file, delimiter=delimiter, time_column=time_column
-        )
-    except CsvFormatError as exc:
-        raise fail(str(exc)) from None
-    if columns:
-        wanted = [c.strip() for c in columns.split(",") if c.strip()]
-        missing = [c for c in wanted if c not in names]
-        if missing:
-            raise fail(
-                f"{file}: no numeric column named {', '.join(missing)} (have: {', '.join(names)})"
-            )
-        idx = [names.index(c) for c in wanted]
-        names, values = wanted, values[:, idx]
-    groups = None
-    if asset_map is not None:
-        import yaml
-
-        try:
-            mapping = yaml.safe_load(asset_map.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise fail(f"{asset_map}: cannot read the asset map: {exc}") from None
-        if not isinstance(mapping, dict) or not all(isinstance(v, list) for v in mapping.values()):
-            raise fail(f"{asset_map}: expected a mapping of asset → list of columns")
-        unknown = [c for cols in mapping.values() for c in cols if c not in names]
-        if unknown:
-            raise fail(f"{asset_map}: columns not in {file}: {', '.join(map(str, unknown))}")
-        groups = [[names.index(c) for c in cols] for cols in mapping.values()]
-    # The usual file is in time order: then no sort order, inverse or sorted copy of the table
-    # is made (each would be another array as long as the file).
-    order = None if bool(np.all(times[1:] >= times[:-1])) else np.argsort(times, kind="stable")
-    if order is not None:
-        err.print(
-            f"{file}: rows are not in time order; scored in time order, written in file order"
-        )
-    res = score_table(
-        times if order is None else times[order],
-        values if order is None else values[order],
-        default_detector,
-        groups=groups,
-        multivariate=multivariate,
-        names=names,
-    )
-    inv = None
-    if order is not None:
-        inv = np.empty_like(order)
-        inv[order] = np.arange(len(order))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["timestamp", "anomaly_score", "alarm", "top_signal", "reason"])
-        for i, raw in enumerate(raw_times):
-            k = i if inv is None else int(inv[i])
-            t = int(res.top[k])
-            w.writerow(
-                [
-                    raw,
-                    f"{res.score[k]:.6f}",
-                    int(res.alarm[k]),
-                    names[t] if t >= 0 else "",
-                    res.reason[k],
-                ]
-            )
-    for msg in rep.problems:
-        err.print(msg, highlight=False)
-    console.print(
-        f"{file}: {len(raw_times):,} rows × {len(names)} signal(s) scored; "
-        f"{int(res.alarm.sum()):,} alarmed rows → {out}"
-    )

@@ -98,6 +98,9 @@ class AssetCorrelationConfig:
     warmup: int = 500  # rows buffered before self-fitting when ``fit`` was not called
     adapt: float = 0.0  # forgetting rate of mean/covariance on rows judged normal (0 = frozen)
     adapt_below: float = 0.3  # a row is "judged normal" when its score is below this
+    # divides the distance along the covariance's principal directions (eigenvalues above the
+    # mean): normal operation moves along them, further than a short history shows
+    principal_allowance: float = 1.0
 
 
 _STATE_FIELDS = (
@@ -187,7 +190,13 @@ class AssetCorrelationDetector(AssetDetector):
         cov = cov + np.eye(self._d) * (
             self.config.ridge * max(float(np.trace(cov)) / self._d, 1e-12)
         )
-        prec = np.linalg.inv(cov)
+        if self.config.principal_allowance == 1.0:
+            prec = np.linalg.inv(cov)
+            return m, 0.5 * (prec + prec.T)
+        lam, vec = np.linalg.eigh(cov)
+        lam = np.maximum(lam, 1e-300)
+        w = np.where(lam >= float(np.mean(lam)), 1.0 / self.config.principal_allowance, 1.0)
+        prec = (vec * (w / lam)) @ vec.T
         return m, 0.5 * (prec + prec.T)
 
     def fit(self, history: np.ndarray) -> AssetCorrelationDetector:
