@@ -5,8 +5,9 @@ from, what was scored and what was left out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,15 +18,17 @@ if TYPE_CHECKING:
     import numpy as np
 
     from plantmind.connectors.replay import ReplayReport
+    from plantmind.detect.learned import RowScores, TableModel
 
 __all__ = ["detect"]
 
+CHUNK_ROWS = 20_000
 HEADER = ["timestamp", "learning", "anomaly_score", "alarm", "top_signal", "reason"]
 
 
 def _read(
     file: Path, delimiter: str | None, time_column: str | None
-) -> tuple[list[str], np.ndarray, list[str], np.ndarray, ReplayReport]:
+) -> tuple[Sequence[str], np.ndarray, list[str], np.ndarray, ReplayReport]:
     from plantmind.connectors.replay import CsvFormatError, read_table
 
     try:
@@ -34,7 +37,7 @@ def _read(
         )
     except CsvFormatError as exc:
         raise fail(str(exc)) from None
-    return list(raw), times, list(names), values, rep
+    return raw, times, list(names), values, rep  # raw stays a compact TextColumn
 
 
 def _pick(
@@ -71,6 +74,49 @@ def _learn_until_rows(text: str, times: np.ndarray) -> int:
     except ValueError:
         raise fail(f"--learn-until {text!r}: not a time (ISO 8601 or epoch seconds)") from None
     return int((times < limit).sum())
+
+
+def _row(raw: str, r: int, res: RowScores, names: list[str]) -> list[object]:
+    t = int(res.top[r])
+    return [raw, 0, f"{res.score[r]:.6f}", int(res.alarm[r]), names[t] if t >= 0 else "",
+            res.reason.get(r, "")]  # fmt: skip
+
+
+def _write_in_order(
+    w: Any, tm: TableModel, raw: Sequence[str], values: np.ndarray, learned: int, names: list[str]
+) -> int:
+    """Score and write block by block: memory stays that of one block's scores."""
+    for i in range(learned):
+        w.writerow([raw[i], 1, "", "", "", ""])
+    alarmed = 0
+    for a in range(learned, len(raw), CHUNK_ROWS):
+        res = tm.score(values[a : a + CHUNK_ROWS])
+        alarmed += int(res.alarm.sum())
+        w.writerows(_row(raw[a + r], r, res, names) for r in range(len(res.score)))
+    return alarmed
+
+
+def _write_in_file_order(
+    w: Any,
+    tm: TableModel,
+    raw: Sequence[str],
+    values: np.ndarray,
+    learned: int,
+    names: list[str],
+    order: np.ndarray,
+) -> int:
+    """Rows out of time order: score all in time order, then write in the file's order."""
+    import numpy as np
+
+    res = tm.score(values[learned:])
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    for i, text in enumerate(raw):
+        k = int(inv[i])
+        w.writerow(
+            [text, 1, "", "", "", ""] if k < learned else _row(text, k - learned, res, names)
+        )
+    return int(res.alarm.sum())
 
 
 def detect(
@@ -128,11 +174,13 @@ def detect(
     import numpy as np
 
     from plantmind.detect.learned import (
+        MAX_LEARN_ROWS,
         LearnSettings,
         ModelFileError,
         TableModel,
         TooFewRowsError,
         default_learn_rows,
+        min_learn_rows,
     )
 
     sources = [o for o, v in (("--learn-rows", learn_rows), ("--learn-until", learn_until),
@@ -195,6 +243,10 @@ def detect(
                     widest = max(len(g) for g in groups) if groups else len(names)
                     learned = default_learn_rows(n_rows, widest)
                     how = "default: 30 % of the file"
+                    if learned == MAX_LEARN_ROWS:
+                        how = f"default: 30 % of the file, at most {MAX_LEARN_ROWS:,} rows"
+                    elif learned == min_learn_rows(widest):
+                        how = f"default: the fewest rows {widest} signal(s) need"
                 if learned >= n_rows:
                     raise fail(
                         f"{file}: learning from {learned:,} of {n_rows:,} rows leaves nothing "
@@ -211,35 +263,16 @@ def detect(
     except ValueError as exc:
         raise fail(f"{file}: {exc}") from None
 
-    res = tm.score(values[learned:])
     if save_model is not None:
         tm.save(save_model)
-
-    inv = None
-    if order is not None:
-        inv = np.empty_like(order)
-        inv[order] = np.arange(len(order))
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(HEADER)
-        for i, raw in enumerate(raw_times):
-            k = i if inv is None else int(inv[i])
-            if k < learned:
-                w.writerow([raw, 1, "", "", "", ""])
-                continue
-            r = k - learned
-            t = int(res.top[r])
-            w.writerow(
-                [
-                    raw,
-                    0,
-                    f"{res.score[r]:.6f}",
-                    int(res.alarm[r]),
-                    names[t] if t >= 0 else "",
-                    res.reason.get(r, ""),
-                ]
-            )
+        if order is None:
+            alarmed = _write_in_order(w, tm, raw_times, values, learned, names)
+        else:
+            alarmed = _write_in_file_order(w, tm, raw_times, values, learned, names, order)
     for msg in rep.problems:
         err.print(msg, highlight=False)
     for col, why in tm.excluded.items():
@@ -250,7 +283,7 @@ def detect(
     first = learned + 1
     console.print(
         f"{file}: {n_rows:,} rows × {len(tm.scored_columns())} signal(s); learned from {origin}; "
-        f"scored rows {first:,}–{n_rows:,}: {int(res.alarm.sum()):,} of {scored:,} alarmed "
+        f"scored rows {first:,}–{n_rows:,}: {alarmed:,} of {scored:,} alarmed "
         f"→ {out}",
         highlight=False,
     )

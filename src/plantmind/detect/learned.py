@@ -180,6 +180,9 @@ class TableModel:
     True
     """
 
+    #: alarmed rows in a row with the same top signal that share one wording
+    REWORD_ROWS = 60
+
     def __init__(
         self,
         names: Sequence[str],
@@ -268,6 +271,9 @@ class TableModel:
         p = len(self.names)
         self._last = np.full(p, np.nan)
         self._run = np.zeros(p)
+        self._worded: list[tuple[int, int, str] | None] = [None] * len(self.detectors)
+        self._rows_done = 0  # rows scored by earlier calls since the stream began
+        self._row = 0  # the row being worded, counted from the stream's start
 
     def score(self, values: np.ndarray, chunk_rows: int = 20_000) -> RowScores:
         """Score ``values`` (rows × the learned columns, in time order), continuing the
@@ -281,6 +287,7 @@ class TableModel:
         reason: dict[int, str] = {}
         for a in range(0, n, chunk_rows):
             self._score_chunk(x[a : a + chunk_rows], a, score, top, reason)
+        self._rows_done += n
         return RowScores(score, score >= 0.5, top, reason)
 
     def _score_chunk(
@@ -301,7 +308,8 @@ class TableModel:
             top[out][idx] = np.asarray(g)[np.argmax(contrib[idx], axis=1)] if idx.size else []
             names = [self.names[j] for j in g]
             for i in idx[s[idx] >= 0.5]:
-                reason[offset + int(i)] = det.explain(contrib[i], names, deviations=zdev[i])
+                self._row = self._rows_done + offset + int(i)
+                reason[offset + int(i)] = self._explain(k, det, contrib[i], zdev[i], names)
         # stuck sensors
         watched = np.flatnonzero(self.stuck_limit > 0)
         for j in watched:
@@ -322,6 +330,25 @@ class TableModel:
                         if lim > self.settings.stuck_rows
                         else f"{self.names[j]} stuck at {col[i]:g} for {int(n_run)} rows"
                     )
+
+    def _explain(
+        self,
+        k: int,
+        det: AssetCorrelationDetector,
+        contrib: np.ndarray,
+        zdev: np.ndarray,
+        names: list[str],
+    ) -> str:
+        # Words cost far more than numbers: a run of alarmed rows with the same top signal
+        # reuses its wording for up to REWORD_ROWS rows (a long excursion of a big file would
+        # otherwise spend most of its time, and memory, on identical sentences).
+        top = int(np.argmax(contrib))
+        last = self._worded[k]
+        if last is not None and last[0] == top and self._row - last[1] < self.REWORD_ROWS:
+            return last[2]
+        text = det.explain(contrib, names, deviations=zdev)
+        self._worded[k] = (top, self._row, text)
+        return text
 
     def _runs(self, j: int, col: np.ndarray) -> np.ndarray:
         """Length of the current run of one value at each row, carried across chunks."""
