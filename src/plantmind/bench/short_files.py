@@ -182,7 +182,8 @@ def generate(style: str, kind: str, seed: int, n_rows: int | None = None) -> Sho
         x[seg, j] = x[:normal, j].mean() + sd[j] * own
     elif kind == "shift":
         x[seg, j] += rng.choice([-1, 1]) * rng.uniform(1.5, 3.0) * sd[j]
-    elif kind == "gain":
+    elif kind == "gain":  # only signals with a driver of their own can change gain
+        j %= parts["drivers"].shape[1]
         d = parts["drivers"][:, j]
         x[seg, j] += 0.6 * (d[seg] - d[:normal].mean())
     elif kind == "variance":
