@@ -112,3 +112,28 @@ def test_principal_allowance_of_one_is_the_plain_distance() -> None:
     v = x[-1] - x.mean(axis=0)
     z = v / a.sd
     assert float(z @ wide.prec @ z) < float(z @ a.prec @ z)  # main directions weigh less
+
+
+def test_one_model_per_operating_mode_when_asked(tmp_path) -> None:
+    rng = np.random.default_rng(8)
+    n = 1200
+    running = (np.arange(n) // 150) % 2 == 0  # runs and stops, 150 rows each
+    flow = np.where(running, 100.0, 0.0) + rng.normal(0, 1, n)
+    current = np.where(running, 40.0, 2.0) + 0.2 * (flow - np.where(running, 100, 0))
+    current = current + rng.normal(0, 0.3, n)
+    x = np.column_stack([flow, current])
+    names = ["flow", "current"]
+    one = TableModel.fit(x[:600], names)
+    two = TableModel.fit(x[:600], names, settings=LearnSettings(max_modes=3))
+    assert len(one.detectors) == 1 and len(two.detectors) == 2 and two.mode_group == [0, 0]
+    rest = x[600:].copy()
+    # half flow at half current: on the line between the modes, in neither of them
+    rest[400:, 0] = 50.0 + rng.normal(0, 1, 200)
+    rest[400:, 1] = 21.0 + rng.normal(0, 0.3, 200)
+    # settling at each mode change is a few rows of the EWMA; outside them, quiet
+    quiet = two.score(rest[:400]).alarm
+    assert quiet.mean() < 0.1
+    assert one.score(rest).alarm[410:].mean() < 0.5  # one Gaussian over both: looks normal
+    loaded = TableModel.load(two.save(tmp_path / "modes.npz"))
+    assert loaded.mode_group == [0, 0]
+    assert loaded.score(rest).alarm[410:].all()

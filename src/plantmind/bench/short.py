@@ -46,8 +46,11 @@ TEP_LEARN = 160
 DEV_SEEDS = (0, 1, 2)
 LOCKBOX_SEEDS = (100, 101, 102, 103, 104)
 SWEEP: list[dict[str, Any]] = [
-    {"ewma": lam, "margin": m, "principal_allowance": a}
-    for lam, m, a in itertools.product((0.1, 0.2, 0.3), (1.0, 1.25, 1.5), (1.0, 3.0, 10.0))
+    {"ewma": lam, "margin": m, "principal_allowance": a, "max_modes": k}
+    for lam, m, a, k in itertools.product((0.1, 0.2, 0.3), (1.0, 1.25, 1.5), (1.0, 3.0, 10.0), (1,))
+] + [
+    {"ewma": lam, "margin": m, "principal_allowance": 3.0, "max_modes": 3}
+    for lam, m in ((0.1, 1.5), (0.1, 1.25), (0.2, 1.25))
 ]
 
 
@@ -238,7 +241,7 @@ def format_short(summary: dict[str, Any]) -> str:
         )
         lines.append(
             f"sweep ewma={row['ewma']:<4} margin={row['margin']:<5} "
-            f"allowance={row['principal_allowance']:<5} generated F1 {g['f1']:.3f} "
+            f"allowance={row['principal_allowance']:<5} modes={row.get('max_modes', 1)} generated F1 {g['f1']:.3f} "
             f"FAR {100 * g['far']:.1f} MAR {100 * g['mar']:.1f}{tep_txt}"
         )
     return "\n".join(lines)

@@ -90,6 +90,7 @@ class LearnSettings:
     folds: int = 10  # contiguous blocks of the out-of-fold calibration
     ridge: float = 1e-3  # added to the covariance diagonal, times its mean variance
     principal_allowance: float = 3.0  # divides the distance along the main directions
+    max_modes: int = 1  # operating modes per asset (a Gaussian mixture picks 1..max by BIC)
     stuck_rows: int = 30  # a run of one value shorter than this is never "stuck"
     stuck_factor: float = 3.0  # ... nor one shorter than this × the longest learned run
 
@@ -165,6 +166,36 @@ def _longest_run(x: np.ndarray) -> int:
     return int(best)
 
 
+def _modes(x: np.ndarray, max_modes: int, min_rows: int) -> list[np.ndarray]:
+    """The learning rows of each operating mode: a Gaussian mixture on the standardised
+    complete rows, 1..``max_modes`` components chosen by BIC; a mode with fewer than
+    ``min_rows`` rows is not kept (its rows are scored by the others)."""
+    if max_modes <= 1:
+        return [x]
+    ok = np.isfinite(x).all(axis=1)
+    if ok.sum() < 2 * min_rows:
+        return [x]
+    from sklearn.mixture import GaussianMixture
+
+    z = x[ok]
+    z = (z - z.mean(axis=0)) / np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)
+    best, best_bic = None, np.inf
+    for k in range(1, max_modes + 1):
+        if len(z) < k * min_rows:
+            break
+        gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-3, random_state=0).fit(z)
+        bic = float(gm.bic(z))
+        if bic < best_bic:
+            best, best_bic = gm, bic
+    if best is None or best.n_components == 1:
+        return [x]
+    labels = best.predict(z)
+    rows = x[ok]
+    parts = [rows[labels == c] for c in range(best.n_components)]
+    kept = [p for p in parts if len(p) >= min_rows]
+    return kept or [x]
+
+
 class TableModel:
     """Normal behaviour of a table's signals, learned from rows known to be normal.
 
@@ -192,10 +223,13 @@ class TableModel:
         excluded: dict[str, str],
         learned_rows: int,
         settings: LearnSettings,
+        mode_group: list[int] | None = None,
     ) -> None:
         self.names = list(names)
         self.groups = groups
-        self.detectors = detectors
+        self.detectors = detectors  # one per operating mode of each group
+        #: the group (asset) of each detector
+        self.mode_group = list(range(len(detectors))) if mode_group is None else mode_group
         self.stuck_limit = stuck_limit  # per column; 0 = not watched
         self.excluded = excluded  # column name → why it is not scored
         self.learned_rows = learned_rows
@@ -250,28 +284,35 @@ class TableModel:
                 f"{n} learning row(s) is too few for {widest} related signal(s): "
                 f"at least {min_learn_rows(widest)} are needed"
             )
-        dets = []
-        for g in kept_groups:
-            det = AssetCorrelationDetector(len(g), s.detector_config())
-            det.fit(x[:, g])
-            dets.append(det)
+        dets: list[AssetCorrelationDetector] = []
+        mode_group: list[int] = []
+        for gi, g in enumerate(kept_groups):
+            for rows in _modes(x[:, g], s.max_modes, min_learn_rows(len(g))):
+                det = AssetCorrelationDetector(len(g), s.detector_config())
+                det.fit(rows)
+                dets.append(det)
+                mode_group.append(gi)
         stuck = np.zeros(p)
         for j in range(p):
             if usable[j]:
                 col = x[:, j]
                 stuck[j] = max(s.stuck_rows, s.stuck_factor * _longest_run(col[np.isfinite(col)]))
-        return cls(names, kept_groups, dets, stuck, excluded, n, s)
+        return cls(names, kept_groups, dets, stuck, excluded, n, s, mode_group)
 
     # ---------------------------------------------------------------- scoring
     def reset_stream(self) -> None:
         """Forget the recent past (between separate files); keep what was learned."""
-        self._stat = [float(d.n_signals) for d in self.detectors]
-        self._contrib = [np.zeros(d.n_signals) for d in self.detectors]
-        self._zdev = [np.zeros(d.n_signals) for d in self.detectors]
+        first = [self.mode_group.index(gi) for gi in range(len(self.groups))]
+        # the statistic in units of the limit, per group; starts at its expected value
+        self._stat = [
+            len(g) / self.detectors[k].limit for g, k in zip(self.groups, first, strict=True)
+        ]
+        self._contrib = [np.zeros(len(g)) for g in self.groups]
+        self._zdev = [np.zeros(len(g)) for g in self.groups]
         p = len(self.names)
         self._last = np.full(p, np.nan)
         self._run = np.zeros(p)
-        self._worded: list[tuple[int, int, str] | None] = [None] * len(self.detectors)
+        self._worded: list[tuple[int, int, str] | None] = [None] * len(self.groups)
         self._rows_done = 0  # rows scored by earlier calls since the stream began
         self._row = 0  # the row being worded, counted from the stream's start
 
@@ -300,8 +341,9 @@ class TableModel:
     ) -> None:
         r = len(x)
         out = slice(offset, offset + r)
-        for k, (g, det) in enumerate(zip(self.groups, self.detectors, strict=True)):
-            s, contrib, zdev = self._joint(k, det, x[:, g])
+        for gi, g in enumerate(self.groups):
+            modes = [k for k, m in enumerate(self.mode_group) if m == gi]
+            s, contrib, zdev, owner = self._joint(gi, modes, x[:, g])
             better = s > score[out]
             idx = np.flatnonzero(better)
             score[out][idx] = s[idx]
@@ -309,7 +351,8 @@ class TableModel:
             names = [self.names[j] for j in g]
             for i in idx[s[idx] >= 0.5]:
                 self._row = self._rows_done + offset + int(i)
-                reason[offset + int(i)] = self._explain(k, det, contrib[i], zdev[i], names)
+                det = self.detectors[int(owner[i])]
+                reason[offset + int(i)] = self._explain(gi, det, contrib[i], zdev[i], names)
         # stuck sensors
         watched = np.flatnonzero(self.stuck_limit > 0)
         for j in watched:
@@ -364,12 +407,12 @@ class TableModel:
             self._run[j] = run
         return runs
 
-    def _joint(
-        self, k: int, det: AssetCorrelationDetector, x: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The detector's statistic for a block (vectorised; same numbers as its row-by-row
-        ``update`` with no lags): score, contributions and EWMA deviations per row."""
-        lam = det.config.ewma
+    @staticmethod
+    def _distance(
+        det: AssetCorrelationDetector, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of a block: T² under ``det``'s model, the per-signal contributions, the
+        standardised deviations, and which rows are empty (all values missing)."""
         z = (x - det.mu) / det.sd
         dv = z - det.m
         miss = np.isnan(dv)
@@ -384,16 +427,40 @@ class TableModel:
         g = dv @ prec
         t2 = np.einsum("ij,ij->i", dv, g)
         rbc = g * g / np.diagonal(prec)
-        zc = np.where(np.isnan(z), 0.0, z)
+        return t2, rbc, np.where(np.isnan(z), 0.0, z), empty
+
+    def _joint(
+        self, gi: int, modes: list[int], x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One group's statistic for a block (vectorised): score, contributions, EWMA
+        deviations and the mode of each row. Each row's distance is taken under the mode it
+        fits best, in units of that mode's limit, and one EWMA runs over them, so a change of
+        mode costs nothing (per-mode EWMAs would each take long to forget the other mode).
+        With one mode this is the detector's own ``update`` (no lags), to rounding."""
+        lam = self.detectors[modes[0]].config.ewma
+        t2, rbc, zc, empty = self._distance(self.detectors[modes[0]], x)
+        lim0 = self.detectors[modes[0]].limit
+        v, rbc = t2 / lim0, rbc / lim0
+        owner = np.full(len(x), modes[0])
+        for k in modes[1:]:
+            tk, rk, zk, _ = self._distance(self.detectors[k], x)
+            vk = tk / self.detectors[k].limit
+            closer = vk < v
+            v = np.where(closer, vk, v)
+            rbc[closer], zc[closer], owner[closer] = (
+                rk[closer] / self.detectors[k].limit,
+                zk[closer],
+                k,
+            )
         # an empty row repeats the previous state: its input is the state itself
-        stat = self._ewma_rows(t2, lam, self._stat[k], empty)
-        contrib = self._ewma_rows(rbc, lam, self._contrib[k], empty)
-        zdev = self._ewma_rows(zc, lam, self._zdev[k], empty)
+        stat = self._ewma_rows(v, lam, self._stat[gi], empty)
+        contrib = self._ewma_rows(rbc, lam, self._contrib[gi], empty)
+        zdev = self._ewma_rows(zc, lam, self._zdev[gi], empty)
         if len(x):
-            self._stat[k] = float(stat[-1])
-            self._contrib[k] = contrib[-1].copy()
-            self._zdev[k] = zdev[-1].copy()
-        return stat / (stat + det.limit), contrib, zdev
+            self._stat[gi] = float(stat[-1])
+            self._contrib[gi] = contrib[-1].copy()
+            self._zdev[gi] = zdev[-1].copy()
+        return stat / (stat + 1.0), contrib, zdev, owner
 
     @staticmethod
     def _ewma_rows(v: np.ndarray, lam: float, init: Any, hold: np.ndarray) -> np.ndarray:
@@ -426,6 +493,7 @@ class TableModel:
             "excluded": self.excluded,
             "learned_rows": self.learned_rows,
             "settings": asdict(self.settings),
+            "mode_group": self.mode_group,
         }
         arrays: dict[str, np.ndarray] = {
             "meta": np.array(json.dumps(meta)),
@@ -448,7 +516,8 @@ class TableModel:
                 if meta.get("format") != _FORMAT:
                     raise ModelFileError(f"{p}: not a plantmind detect model")
                 dets = []
-                for k in range(len(meta["groups"])):
+                n_det = len(meta.get("mode_group", meta["groups"]))
+                for k in range(n_det):
                     prefix = f"d{k}/"
                     state = {
                         key[len(prefix) :]: z[key] for key in z.files if key.startswith(prefix)
@@ -469,4 +538,5 @@ class TableModel:
             dict(meta["excluded"]),
             int(meta["learned_rows"]),
             LearnSettings(**meta["settings"]),
+            [int(m) for m in meta["mode_group"]] if "mode_group" in meta else None,
         )
