@@ -29,14 +29,22 @@ HEADER = ["timestamp", "learning", "anomaly_score", "alarm", "top_signal", "reas
 def _read(
     file: Path, delimiter: str | None, time_column: str | None
 ) -> tuple[Sequence[str], np.ndarray, list[str], np.ndarray, ReplayReport]:
+    import logging
+
     from plantmind.connectors.replay import CsvFormatError, read_table
 
+    # the command prints the reader's problems itself, once, after the summary's lines
+    reader_log = logging.getLogger("plantmind.connectors.replay")
+    level = reader_log.level
+    reader_log.setLevel(logging.ERROR)
     try:
         raw, times, names, values, rep = read_table(
             file, delimiter=delimiter, time_column=time_column
         )
     except CsvFormatError as exc:
         raise fail(str(exc)) from None
+    finally:
+        reader_log.setLevel(level)
     return raw, times, list(names), values, rep  # raw stays a compact TextColumn
 
 
