@@ -195,8 +195,9 @@ def run_short(
     return summary
 
 
-def format_short(summary: dict[str, Any]) -> str:
-    """The tables a person reads: TEP per fault, generated files per style, the sweep."""
+def format_short(summary: dict[str, Any], *, per_file: bool = False) -> str:
+    """The tables a person reads: TEP per fault, generated files per style (and per file,
+    with its learning period, when ``per_file``), the sweep."""
     lines: list[str] = []
     names = list(summary["generated"])
     if "tep" in summary:
@@ -229,6 +230,15 @@ def format_short(summary: dict[str, Any]) -> str:
         for style, m in [("all", gen[n]), *gen[n]["by_style"].items()]:
             lines.append(
                 f"{n:<9}{style:<10}{m['f1']:>7.3f}{100 * m['far']:>8.1f}{100 * m['mar']:>8.1f}"
+            )
+    if per_file:
+        lines.append(f"{'style':<10}{'kind':<10}{'seed':>5}{'rows':>6}  learned   normal"
+                     f"{'F1':>7}{'FAR %':>7}{'MAR %':>7}")  # fmt: skip
+        for f in gen["ours"]["files"]:
+            lines.append(
+                f"{f['style']:<10}{f['kind']:<10}{f['seed']:>5}{f['rows']:>6}  "
+                f"1–{f['learned_rows']:<6} 1–{f['normal_rows']:<5}{f['f1']:>7.3f}"
+                f"{100 * f['far']:>7.1f}{100 * f['mar']:>7.1f}"
             )
     for row in summary.get("sweep", []):
         g = row["generated"]

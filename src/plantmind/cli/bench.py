@@ -162,6 +162,9 @@ def bench_short(
         bool, typer.Option(help="Score the lockbox seeds (settings were never chosen on them).")
     ] = False,
     sweep: Annotated[bool, typer.Option(help="Also score every setting of the sweep.")] = False,
+    per_file: Annotated[
+        bool, typer.Option(help="Print every generated file with its learning period.")
+    ] = False,
 ) -> None:
     """Short files: learn from each file's first rows, score the rest; F1 / FAR / MAR against
     two library baselines (Ledoit-Wolf Mahalanobis + EWMA, IsolationForest)."""
@@ -170,7 +173,7 @@ def bench_short(
     if tep_root is not None and not (tep_root / "d00_te.dat").is_file():
         raise _fail(f"{tep_root}: no d00_te.dat (expected the Tennessee Eastman files)")
     summary = run_short(tep_root, out, lockbox=lockbox, sweep=sweep)
-    console.print(format_short(summary), highlight=False)
+    console.print(format_short(summary, per_file=per_file), highlight=False)
 
 
 @bench_app.command("sync")
