@@ -54,6 +54,30 @@ class ShortFile:
     normal_rows: int  # rows at the start that are known to be normal
 
 
+#: per style: the signals' names, and the offset and scale that turn a unit-free signal into
+#: readings in their engineering units
+_LOOK: dict[str, tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]] = {
+    "process": (
+        ("flow", "pressure_in", "pressure_out", "temp_in", "temp_out", "level", "temp_jacket",
+         "valve_pos"),
+        (120.0, 6.0, 4.5, 60.0, 72.0, 2.0, 55.0, 40.0),
+        (10.0, 0.4, 0.3, 2.0, 2.5, 0.2, 1.5, 5.0),
+    ),
+    "rotating": (
+        ("vib_de", "vib_nde", "current", "speed", "temp_bearing", "pressure", "voltage",
+         "vib_axial"),
+        (2.0, 1.8, 30.0, 1480.0, 45.0, 3.0, 400.0, 1.2),
+        (0.3, 0.3, 2.0, 5.0, 1.0, 0.1, 2.0, 0.2),
+    ),
+    "mixed": (
+        ("power", "flow", "temp_supply", "temp_return", "pressure", "vib", "motor_load",
+         "delta_p"),
+        (500.0, 80.0, 7.0, 12.0, 2.5, 1.0, 60.0, 0.8),
+        (40.0, 6.0, 0.5, 0.7, 0.15, 0.1, 8.0, 0.05),
+    ),
+}  # fmt: skip
+
+
 def _ar1(
     rng: np.random.Generator, n: int, phi: float, sd: float, heavy: bool = False
 ) -> np.ndarray:
@@ -88,7 +112,9 @@ def _latent(rng: np.random.Generator, n: int, k: int, slow: bool) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _signals(style: str, rng: np.random.Generator, n: int) -> tuple[list[str], np.ndarray, dict]:
+def _signals(
+    style: str, rng: np.random.Generator, n: int
+) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """Normal behaviour of one asset; ``parts`` keeps what an anomaly needs to rewrite."""
     if style == "process":
         f = _latent(rng, n, 2, slow=True)
@@ -98,18 +124,6 @@ def _signals(style: str, rng: np.random.Generator, n: int) -> tuple[list[str], n
         x = base + noise
         lagged = _lag(x[:, 0], 0.08) + 0.1 * rng.standard_normal(n)
         x = np.column_stack([x, lagged, x[:, 1] - 0.7 * x[:, 2] + 0.1 * rng.standard_normal(n)])
-        names = [
-            "flow",
-            "pressure_in",
-            "pressure_out",
-            "temp_in",
-            "temp_out",
-            "level",
-            "temp_jacket",
-            "valve_pos",
-        ]
-        offsets = np.array([120.0, 6.0, 4.5, 60.0, 72.0, 2.0, 55.0, 40.0])
-        scales = np.array([10.0, 0.4, 0.3, 2.0, 2.5, 0.2, 1.5, 5.0])
         drivers = base
     elif style == "rotating":
         f = _latent(rng, n, 2, slow=False)
@@ -118,18 +132,6 @@ def _signals(style: str, rng: np.random.Generator, n: int) -> tuple[list[str], n
         noise = np.column_stack([_ar1(rng, n, 0.3, 0.5, heavy=True) for _ in range(7)])
         x = base + noise
         x = np.column_stack([x, 0.8 * x[:, 0] + 0.6 * rng.standard_normal(n)])
-        names = [
-            "vib_de",
-            "vib_nde",
-            "current",
-            "speed",
-            "temp_bearing",
-            "pressure",
-            "voltage",
-            "vib_axial",
-        ]
-        offsets = np.array([2.0, 1.8, 30.0, 1480.0, 45.0, 3.0, 400.0, 1.2])
-        scales = np.array([0.3, 0.3, 2.0, 5.0, 1.0, 0.1, 2.0, 0.2])
         drivers = base
     elif style == "mixed":
         f = _latent(rng, n, 3, slow=True)
@@ -141,22 +143,15 @@ def _signals(style: str, rng: np.random.Generator, n: int) -> tuple[list[str], n
         base = np.column_stack([base, nl, 0.5 * f[:, 0] - 0.5 * f[:, 2]])
         noise = np.column_stack([_ar1(rng, n, 0.6, 0.2) for _ in range(8)])
         x = base + noise
-        names = [
-            "power",
-            "flow",
-            "temp_supply",
-            "temp_return",
-            "pressure",
-            "vib",
-            "motor_load",
-            "delta_p",
-        ]
-        offsets = np.array([500.0, 80.0, 7.0, 12.0, 2.5, 1.0, 60.0, 0.8])
-        scales = np.array([40.0, 6.0, 0.5, 0.7, 0.15, 0.1, 8.0, 0.05])
         drivers = base
     else:
         raise ValueError(f"unknown style {style!r} (have: {', '.join(STYLES)})")
-    return names, x, {"offsets": offsets, "scales": scales, "drivers": drivers}
+    names, offsets, scales = _LOOK[style]
+    return (
+        list(names),
+        x,
+        {"offsets": np.array(offsets), "scales": np.array(scales), "drivers": drivers},
+    )
 
 
 def generate(style: str, kind: str, seed: int, n_rows: int | None = None) -> ShortFile:
