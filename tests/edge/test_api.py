@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from plantmind.core.auth import TokenStore
@@ -78,6 +79,23 @@ def test_signals_and_recent_samples(client, node):
     r = client.get("/api/signals/P-101.flow/samples", params={"limit": 10}).json()
     assert r["ts"] == [float(t) for t in range(140, 150)]
     assert client.get("/api/signals/NOPE/samples").status_code == 404
+
+
+def test_samples_body_is_plain_json_with_null_for_a_missing_value(client, node):
+    # the route encodes its body itself (no response model validation): the same bytes a
+    # JSONResponse of the dict would be, a non-finite value written as null
+    rng = np.random.default_rng(2)
+    node.learn(_ticks(node.index, 0.0, 150, rng))
+    s = node.index.signal_position()["P-101.flow"]
+    node.ring.append(SampleBatch(np.array([s]), np.array([150.0]), np.array([np.nan])))
+    r = client.get("/api/signals/P-101.flow/samples", params={"limit": 3})
+    assert r.headers["content-type"] == "application/json"
+    ts, val = node.ring.recent(s, limit=3)
+    want = {"signal": "P-101.flow", "ts": [148.0, 149.0, 150.0], "value": [*val[:2].tolist(), None]}
+    assert r.content == JSONResponse(want).body
+    assert r.json() == want and ts.tolist() == want["ts"]
+    doc = client.get("/openapi.json").json()["paths"]["/api/signals/{signal_id}/samples"]["get"]
+    assert doc["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "object"
 
 
 def test_alert_lifecycle_over_http(client, node):

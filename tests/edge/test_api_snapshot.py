@@ -4,7 +4,9 @@ and every response keeps its shape."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from fastapi.testclient import TestClient
 from plantmind.core.auth import TokenStore
 from plantmind.core.types import SampleBatch
 from plantmind.detect.robust import RobustConfig
-from plantmind.edge.api import SnapshotKeeper, create_app
+from plantmind.edge.api import Snapshot, SnapshotKeeper, create_app
 from plantmind.edge.node import EdgeNode
 
 INTERVAL_S = 0.2
@@ -151,3 +153,107 @@ def test_shapes_are_unchanged(node, plant):
         schema = client.get("/openapi.json").json()["paths"]["/api/signals"]["get"]
         ok = schema["responses"]["200"]["content"]["application/json"]["schema"]
         assert ok["type"] == "array"  # the documented shape, as before
+
+
+_LIVE = ("/api/plant", "/api/assets", "/api/signals", "/api/signals?asset=P-101", "/api/stats")
+
+
+def _fresh(snap, plant, pos: dict[str, int]) -> dict[str, bytes]:
+    """The live routes' bodies of ``snap`` encoded afresh, the plain way: dicts through
+    ``json.dumps`` as Starlette's JSONResponse renders them (not the keeper's pre-encoded
+    parts, not its cache)."""
+
+    def enc(obj) -> bytes:
+        return json.dumps(
+            obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+
+    def num(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
+
+    assets, signals = [], []
+    for site, line, a in plant.iter_assets():
+        assets.append(
+            {
+                "id": a.id, "name": a.name, "kind": a.kind, "site": site.id, "line": line.id,
+                "signals": [sg.id for sg in a.signals], "open_alerts": snap.open_by_asset.get(a.id, 0),
+            }
+        )  # fmt: skip
+        for sg in a.signals:
+            i = pos[sg.id]
+            lr = snap.learned[i]
+            signals.append(
+                {
+                    "id": sg.id, "asset": a.id, "name": sg.name, "unit": sg.unit,
+                    "expected_range": list(sg.expected_range),
+                    "learned_range": [num(lr[0]), num(lr[1])] if lr else None,
+                    "sample_rate_hz": sg.sample_rate_hz,
+                    "latest_ts": num(snap.latest_ts[i]), "latest_value": num(snap.latest_value[i]),
+                }
+            )  # fmt: skip
+    return {
+        "/api/plant": enc(plant.model_dump(mode="json")),
+        "/api/assets": enc(assets),
+        "/api/signals": enc(signals),
+        "/api/signals?asset=P-101": enc([s for s in signals if s["asset"] == "P-101"]),
+        "/api/stats": enc(snap.stats),
+    }
+
+
+def test_cached_bodies_never_diverge_from_a_fresh_encoding_of_their_snapshot(node, plant):
+    """Through a stream and the operator's actions, every live body served (the first read of
+    a snapshot encodes it, the second is the cached bytes) is byte for byte a fresh encoding
+    of the snapshot it came from, before and after the node moves on (the snapshot holds
+    copies); an acknowledgement or a resolution shows in the very next read."""
+    pos = node.index.signal_position()
+    with _client(node, 3600.0) as client:  # only the API's own writes refresh the snapshot
+        keeper = client.app.state.snapshots
+        t = [0.0]
+
+        def feed(n: int, bump: dict[str, float] | None = None, learn: bool = False) -> None:
+            batch = _ticks(node.index, t[0], n, bump)
+            if learn:
+                node.learn(batch)
+            else:
+                node.ingest(batch)
+            t[0] += n
+
+        def served() -> tuple[Snapshot, dict[str, bytes]]:
+            first = {p: client.get(p).content for p in _LIVE}
+            snap = keeper.get()  # what those reads were served from: nothing changed since
+            second = {p: client.get(p).content for p in _LIVE}  # from the cache
+            assert second == first
+            assert all(isinstance(b, bytes) for b in snap._bodies.values()) and snap._bodies
+            return snap, first
+
+        def check() -> dict[str, Any]:
+            keeper.invalidate()  # read the node as it is now (the interval would hold it)
+            snap, bodies = served()
+            assert bodies == _fresh(snap, plant, pos)
+            feed(5)  # the node moves on and a newer snapshot is taken ...
+            keeper.invalidate()
+            assert keeper.get() is not snap
+            # ... the old one still holds its own state (copies), and its bodies match it
+            assert bodies == _fresh(snap, plant, pos)
+            return json.loads(bodies["/api/stats"])
+
+        check()  # nothing seen yet: no latest readings, no learned ranges
+        feed(300, learn=True)
+        check()
+        feed(20, bump={"P-101.bearing_temperature": 0.5})
+        assert check()["open_alerts"] == 1
+        (alert,) = node.tracker.open_alerts()
+        assert client.post(f"/api/alerts/{alert.id}/acknowledge").json()["state"] == "acknowledged"
+        assert client.get(f"/api/alerts/{alert.id}").json()["state"] == "acknowledged"
+        node.store.flush()
+        assert [a["state"] for a in client.get("/api/alerts").json()] == ["acknowledged"]
+        stats = check()
+        assert stats["open_alerts"] == 1  # acknowledged is still open, until resolved
+        p101 = next(a for a in client.get("/api/assets").json() if a["id"] == "P-101")
+        assert p101["open_alerts"] == 1
+        assert client.post(f"/api/alerts/{alert.id}/resolve").json()["state"] == "resolved"
+        # the very next read, well inside the interval, shows the resolution
+        assert client.get("/api/stats").json()["open_alerts"] == 0
+        p101 = next(a for a in client.get("/api/assets").json() if a["id"] == "P-101")
+        assert p101["open_alerts"] == 0
+        assert check()["open_alerts"] == 0

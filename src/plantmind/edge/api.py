@@ -21,6 +21,7 @@ the URL fragment, which browsers never send to the server).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,11 +201,13 @@ class SnapshotKeeper:
         )
 
 
-def _node(request: Request) -> EdgeNode:
+# ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the threadpool, one
+# thread hop (and a wake-up of the loop) per request for an attribute read
+async def _node(request: Request) -> EdgeNode:
     return request.app.state.node
 
 
-def _snapshots(request: Request) -> SnapshotKeeper:
+async def _snapshots(request: Request) -> SnapshotKeeper:
     return request.app.state.snapshots
 
 
@@ -251,22 +254,22 @@ async def signals(snapshots: SnapshotDep, asset: str | None = None) -> Response:
     return _json(snap.body(("signals", asset), lambda: snapshots.signals_body(snap, asset)))
 
 
-@api.get("/signals/{signal_id}/samples")
+@api.get("/signals/{signal_id}/samples", response_model=dict[str, Any])
 async def samples(
     node: NodeDep,
     signal_id: str,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 300,
     since: float | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Recent raw samples of one signal from the in-memory ring (time-ordered)."""
-    # straight from the ring (one row copied under its lock): too large to snapshot whole
+    # straight from the ring (one row copied under its lock): too large to snapshot whole;
+    # encoded here, not validated and re-encoded by FastAPI (thousands of floats)
     i = _signal_or_404(node, signal_id)
     ts, val = node.ring.recent(i, limit=limit, since=since)
-    return {
-        "signal": signal_id,
-        "ts": ts.tolist(),
-        "value": [None if not np.isfinite(v) else float(v) for v in val],
-    }
+    values = val.tolist()
+    if not np.isfinite(val).all():
+        values = [v if math.isfinite(v) else None for v in values]
+    return _json(_dumps({"signal": signal_id, "ts": ts.tolist(), "value": values}))
 
 
 @api.get("/signals/{signal_id}/aggregates", response_model=list[dict[str, Any]])
