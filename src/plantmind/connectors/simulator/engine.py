@@ -322,7 +322,9 @@ class PlantSimulator:
             each batch). Otherwise simulated seconds per wall-clock second: a batch is released
             when the wall clock reaches the simulated time at its end (``now`` after the
             batch), paced against a monotonic clock from the start of the stream so that
-            sleep errors do not accumulate; a consumer that falls behind gets batches at once.
+            sleep errors do not accumulate; a consumer that falls behind gets the overdue
+            ticks at once, folded into one batch of whole ``batch_ticks`` multiples (at most
+            :data:`CATCH_UP_BATCHES` of them).
         batch_ticks
             Ticks per batch.
         duration_s
@@ -340,7 +342,14 @@ class PlantSimulator:
         wall0 = time.monotonic()
         sim0 = self.now
         while left > 0:
-            n = int(min(batch_ticks, left))
+            n = batch_ticks
+            if speed is not None:
+                # behind the wall clock: the overdue ticks in one batch (whole batches, at most
+                # CATCH_UP_BATCHES), so a busy consumer is not handed many small batches, each
+                # costing a turn of the event loop
+                behind = (time.monotonic() - wall0) * speed - (self.now - sim0)
+                n *= min(CATCH_UP_BATCHES, max(1, int(behind / (self.tick_s * batch_ticks))))
+            n = int(min(n, left))
             batch = self.step(n)
             left -= n
             if speed is None:
@@ -349,6 +358,10 @@ class PlantSimulator:
                 delay = wall0 + (self.now - sim0) / speed - time.monotonic()
                 await asyncio.sleep(max(delay, 0.0))
             yield batch
+
+
+#: the most ``batch_ticks`` batches a behind-schedule stream folds into one
+CATCH_UP_BATCHES = 64
 
 
 class SimulatorSource(Source):
