@@ -75,6 +75,9 @@ def test_a_stuck_sensor_alarms_and_a_coarse_one_does_not() -> None:
     assert stuck.size and stuck[0] + 300 == 599 + 29  # the 30th row of one value (from 599)
     assert out.reason[int(stuck[0])].startswith("fine stuck at ")
     assert set(out.top[stuck]) == {1}
+    model.reset_stream()
+    in_pieces = model.score(x[300:], chunk_rows=47)  # runs carry across blocks
+    assert np.array_equal(in_pieces.score, out.score) and in_pieces.reason == out.reason
 
 
 def test_a_saved_model_scores_other_files_the_same(tmp_path) -> None:

@@ -397,14 +397,12 @@ class TableModel:
         """Length of the current run of one value at each row, carried across chunks."""
         prev = np.concatenate(([self._last[j]], col[:-1]))
         same = (col == prev) & np.isfinite(col)
-        runs = np.empty(len(col))
-        run = self._run[j]
-        for i, sm in enumerate(same):
-            run = run + 1 if sm else 1.0
-            runs[i] = run
+        pos = np.arange(len(col))
+        start = np.maximum.accumulate(np.where(same, -1, pos))  # where the current run began
+        runs = np.where(start >= 0, pos - start + 1, self._run[j] + pos + 1).astype(float)
         if len(col):
             self._last[j] = col[-1]
-            self._run[j] = run
+            self._run[j] = runs[-1]
         return runs
 
     @staticmethod
