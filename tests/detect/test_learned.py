@@ -110,7 +110,10 @@ def test_principal_allowance_of_one_is_the_plain_distance() -> None:
     x = _related(400)
     plain = LearnSettings(principal_allowance=1.0).detector_config()
     a = AssetCorrelationDetector(6, plain).fit(x)
-    assert np.allclose(a.prec, np.linalg.inv(np.linalg.inv(a.prec)))  # symmetric inverse
+    z = (x - a.mu) / a.sd
+    cov = np.cov(z, rowvar=False)
+    cov += np.eye(6) * plain.ridge * np.trace(cov) / 6
+    assert np.allclose(a.prec, np.linalg.inv(cov))  # the plain inverse covariance
     wide = AssetCorrelationDetector(6, LearnSettings().detector_config()).fit(x)
     v = x[-1] - x.mean(axis=0)
     z = v / a.sd

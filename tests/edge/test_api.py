@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from edge_batches import ticks
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
@@ -13,27 +14,6 @@ from plantmind.core.types import SampleBatch
 from plantmind.detect.robust import RobustConfig
 from plantmind.edge.api import create_app
 from plantmind.edge.node import EdgeNode
-
-
-def _ticks(
-    index, t0: float, n: int, rng: np.random.Generator, bump: dict[str, float] | None = None
-) -> SampleBatch:
-    mid = (index.low + index.high) / 2
-    span = index.high - index.low
-    sig = np.tile(np.arange(index.n_signals), n)
-    ts = np.repeat(t0 + np.arange(n, dtype=float), index.n_signals)
-    val = np.tile(mid, n) + rng.normal(0, 0.01, len(sig)) * np.tile(span, n)
-    for sid, delta in (bump or {}).items():
-        s = index.signal_position()[sid]
-        val[sig == s] += delta * span[s]
-    return SampleBatch(sig, ts, val)
-
-
-@pytest.fixture
-def node(tmp_path, plant):
-    n = EdgeNode(plant, tmp_path, restore=False, detector_config=RobustConfig(warmup=100))
-    yield n
-    n.close()
 
 
 @pytest.fixture
@@ -55,8 +35,8 @@ def client(anonymous, tokens):
 
 def _raise_alert(node) -> str:
     rng = np.random.default_rng(0)
-    node.learn(_ticks(node.index, 0.0, 300, rng))
-    node.ingest(_ticks(node.index, 300.0, 20, rng, bump={"P-101.bearing_temperature": 0.5}))
+    node.learn(ticks(node.index, 0.0, 300, rng))
+    node.ingest(ticks(node.index, 300.0, 20, rng, bump={"P-101.bearing_temperature": 0.5}))
     node.store.flush()
     (alert,) = node.tracker.open_alerts()
     return alert.id
@@ -72,7 +52,7 @@ def test_health_and_plant(client, plant):
 
 def test_signals_and_recent_samples(client, node):
     rng = np.random.default_rng(1)
-    node.learn(_ticks(node.index, 0.0, 150, rng))
+    node.learn(ticks(node.index, 0.0, 150, rng))
     sigs = client.get("/api/signals", params={"asset": "P-101"}).json()
     assert len(sigs) == 5 and sigs[0]["unit"] == "mm/s"
     assert sigs[0]["learned_range"] is not None and sigs[0]["latest_ts"] == 149.0
@@ -85,7 +65,7 @@ def test_samples_body_is_plain_json_with_null_for_a_missing_value(client, node):
     # the route encodes its body itself (no response model validation): the same bytes a
     # JSONResponse of the dict would be, a non-finite value written as null
     rng = np.random.default_rng(2)
-    node.learn(_ticks(node.index, 0.0, 150, rng))
+    node.learn(ticks(node.index, 0.0, 150, rng))
     s = node.index.signal_position()["P-101.flow"]
     node.ring.append(SampleBatch(np.array([s]), np.array([150.0]), np.array([np.nan])))
     r = client.get("/api/signals/P-101.flow/samples", params={"limit": 3})

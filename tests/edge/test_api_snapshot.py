@@ -9,36 +9,14 @@ import time
 from typing import Any
 
 import numpy as np
-import pytest
+from edge_batches import ticks
 from fastapi.testclient import TestClient
 
 from plantmind.core.auth import TokenStore
-from plantmind.core.types import SampleBatch
-from plantmind.detect.robust import RobustConfig
 from plantmind.edge.api import Snapshot, SnapshotKeeper, create_app
 from plantmind.edge.node import EdgeNode
 
 INTERVAL_S = 0.2
-
-
-def _ticks(index, t0: float, n: int, bump: dict[str, float] | None = None) -> SampleBatch:
-    rng = np.random.default_rng(int(t0))
-    mid = (index.low + index.high) / 2
-    span = index.high - index.low
-    sig = np.tile(np.arange(index.n_signals), n)
-    ts = np.repeat(t0 + np.arange(n, dtype=float), index.n_signals)
-    val = np.tile(mid, n) + rng.normal(0, 0.01, len(sig)) * np.tile(span, n)
-    for sid, delta in (bump or {}).items():
-        s = index.signal_position()[sid]
-        val[sig == s] += delta * span[s]
-    return SampleBatch(sig, ts, val)
-
-
-@pytest.fixture
-def node(tmp_path, plant):
-    n = EdgeNode(plant, tmp_path, restore=False, detector_config=RobustConfig(warmup=100))
-    yield n
-    n.close()
 
 
 def _client(node: EdgeNode, interval_s: float) -> TestClient:
@@ -53,9 +31,9 @@ def _latest_ts(client: TestClient) -> float:
 
 def test_a_read_after_a_batch_reflects_it_within_the_interval(node):
     with _client(node, INTERVAL_S) as client:
-        node.learn(_ticks(node.index, 0.0, 150))
+        node.learn(ticks(node.index, 0.0, 150))
         assert _latest_ts(client) == 149.0  # the first read builds the snapshot
-        node.ingest(_ticks(node.index, 150.0, 10))
+        node.ingest(ticks(node.index, 150.0, 10))
         # within the interval a read may still show the snapshot before the batch ...
         assert _latest_ts(client) in (149.0, 159.0)
         time.sleep(INTERVAL_S * 1.5)
@@ -66,20 +44,20 @@ def test_a_read_after_a_batch_reflects_it_within_the_interval(node):
 
 def test_no_change_no_rebuild_and_bodies_are_encoded_once(node):
     keeper = SnapshotKeeper(node, interval_s=0.0)
-    node.learn(_ticks(node.index, 0.0, 20))
+    node.learn(ticks(node.index, 0.0, 20))
     snap = keeper.get()
     assert keeper.get() is snap  # nothing changed: the same snapshot, even at interval 0
     calls = []
     body = snap.body("k", lambda: calls.append(1) or b"1")
     assert snap.body("k", lambda: calls.append(1) or b"2") is body and calls == [1]
-    node.ingest(_ticks(node.index, 20.0, 1))
+    node.ingest(ticks(node.index, 20.0, 1))
     assert keeper.get() is not snap  # changed and the interval (0) has passed
 
 
 def test_the_apis_own_writes_show_at_once(node):
     with _client(node, 3600.0) as client:  # an interval no test outlives
-        node.learn(_ticks(node.index, 0.0, 300))
-        node.ingest(_ticks(node.index, 300.0, 20, bump={"P-101.bearing_temperature": 0.5}))
+        node.learn(ticks(node.index, 0.0, 300))
+        node.ingest(ticks(node.index, 300.0, 20, bump={"P-101.bearing_temperature": 0.5}))
         node.store.flush()
         (alert,) = node.tracker.open_alerts()
         assert client.get("/api/stats").json()["open_alerts"] == 1
@@ -96,7 +74,7 @@ def test_the_apis_own_writes_show_at_once(node):
 
 def test_shapes_are_unchanged(node, plant):
     with _client(node, 0.0) as client:
-        node.learn(_ticks(node.index, 0.0, 150))
+        node.learn(ticks(node.index, 0.0, 150))
         r = client.get("/api/signals")
         assert r.headers["content-type"] == "application/json"
         sigs = r.json()
@@ -211,7 +189,7 @@ def test_cached_bodies_never_diverge_from_a_fresh_encoding_of_their_snapshot(nod
         t = [0.0]
 
         def feed(n: int, bump: dict[str, float] | None = None, learn: bool = False) -> None:
-            batch = _ticks(node.index, t[0], n, bump)
+            batch = ticks(node.index, t[0], n, bump=bump)
             if learn:
                 node.learn(batch)
             else:
