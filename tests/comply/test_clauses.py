@@ -182,3 +182,118 @@ def test_pages_are_kept():
         "<!-- page 4 -->\n(a) The employer shall do A.\n\n<!-- page 5 -->\n(b) The employer shall do B."
     )
     assert [(c.id, c.page) for c in tree.clauses] == [("(a)", 4), ("(b)", 5)]
+
+
+# --- layouts: eCFR inline, references, definitions, ISO, PDF text -------------------------
+
+
+def test_inline_paragraphs_and_lists_on_one_line():
+    tree = _tree(
+        "(c) Employee participation. (1) Employers shall develop a plan. (2) Employers shall"
+        " consult employees on the following: (i) Hazard analyses; (ii) Procedures; and,"
+        " (iii) Training.",
+        "(d) Information. The employer shall keep the data required by paragraph (c)(1) of"
+        " this section (see paragraph (c)(2)) in two (2) copies; (e.g., on paper).",
+    )
+    ids = [c.id for c in tree.clauses]
+    assert ids == [
+        "(c)", "(c)(1)", "(c)(2)", "(c)(2)(i)", "(c)(2)(ii)", "(c)(2)(iii)", "(d)",
+    ]  # fmt: skip
+    assert tree.by_id["(c)"].heading_only
+    assert tree.by_id["(c)(2)(ii)"].text == "Procedures; and,"
+    assert "paragraph (c)(1) of this section (see paragraph (c)(2)) in two (2)" in (
+        tree.by_id["(d)"].text
+    )
+
+
+def test_an_inline_enumerator_that_continues_nothing_stays_in_the_text():
+    tree = _tree(
+        "(a) General.", "(1) The employer shall comply with the rules. (b) Records are kept."
+    )
+    # "(b)" would continue (a) here; "(c)" does not, and stays in the sentence
+    assert [c.id for c in tree.clauses] == ["(a)", "(a)(1)", "(b)"]
+    tree = _tree("(a) General.", "(1) The employer shall comply with item. (c) It is kept.")
+    assert [c.id for c in tree.clauses] == ["(a)", "(a)(1)"]
+    assert tree.by_id["(a)(1)"].text.endswith("item. (c) It is kept.")
+    assert tree.not_analysed == []
+
+
+def test_unnumbered_definitions_one_a_line_and_on_the_heading_line():
+    tree = parse_text(
+        "(b) Definitions. Facility means the buildings which contain a process.\n"
+        "Hot work means work involving welding or cutting.\n"
+        "Process means any activity involving a chemical. Vessels shall be one process.\n"
+        "(c) Training. (1) The employer shall train employees.\n"
+    )
+    defs = [c for c in tree.clauses if c.kind == "definition"]
+    assert [d.title for d in defs] == ["Facility", "Hot work", "Process"]
+    assert all(d.parent == "(b)" for d in defs)
+    assert tree.by_id["(c)(1)"].parent == "(c)"
+
+
+def test_iso_terms_annexes_examples_and_titles_with_text_after_them():
+    tree = _tree(
+        "1 Scope",
+        "1.1 This document applies to presses.",
+        "2 Terms and definitions",
+        "2.1\nguard\nbarrier that prevents access",
+        "3 Requirements",
+        "3.1 Guards",
+        "The organization shall fit a guard.",
+        "EXAMPLE A fixed guard of mesh.",
+        "NOTE 1 to entry: Guards can be movable.",
+        "3.2 — Interlocks",
+        "The organization shall fit the following:",
+        "a) a switch;",
+        "b) a relay.",
+        "Annex A\n(normative)\nStopping time",
+        "A.1 The stopping time shall be measured.",
+        "Annex B (informative) Checklist",
+        "B.1 The inspector shall check the guard.",
+    )
+    by = tree.by_id
+    assert by["2.1"].kind == "definition"
+    assert by["3.1"].text.endswith("The organization shall fit a guard.")
+    assert not by["3.1"].heading_only
+    assert [c.kind for c in tree.clauses if c.parent == "3.1"] == ["note", "note"]
+    assert by["3.2"].title == "Interlocks" and by["3.2 a)"].parent == "3.2"
+    assert by["A.1"].parent == "Annex A" and not by["A.1"].informative
+    assert by["B.1"].informative
+
+
+def test_decimal_numbers_in_the_text_are_not_clauses():
+    tree = parse_text(
+        "3 Requirements\n3.1 Guards shall be at least\n3.5 m from the floor and\n"
+        "4.2 mm thick.\n3.2 Guards shall be yellow.\n"
+    )
+    assert [c.id for c in tree.clauses] == ["3", "3.1", "3.2"]
+    assert (
+        tree.by_id["3.1"].text == "Guards shall be at least 3.5 m from the floor and 4.2 mm thick."
+    )
+
+
+def test_wrapped_pdf_lines_hyphenation_and_references():
+    tree = parse_text(
+        "(a) General.\n(1) The employer shall keep the inspec-\ntion records required by paragraph\n"
+        "(c)(1) of this section.\n(2) The employer shall train.\n"
+    )
+    assert [c.id for c in tree.clauses] == ["(a)", "(a)(1)", "(a)(2)"]
+    assert tree.by_id["(a)(1)"].text == (
+        "The employer shall keep the inspection records required by paragraph (c)(1) of this"
+        " section."
+    )
+
+
+def test_running_lines_and_page_numbers_are_dropped():
+    from plantmind.comply.layout import is_page_number, strip_running_lines
+
+    pages = [
+        (n, ["ISO 99999:2024(E)", f"(a) Text {n}.", "The employer shall do it.", f"Page {n} of 2"])
+        for n in (1, 2)
+    ]
+    assert strip_running_lines(pages) == [
+        (1, ["(a) Text 1.", "The employer shall do it."]),
+        (2, ["(a) Text 2.", "The employer shall do it."]),
+    ]
+    assert is_page_number("- 3 -") and is_page_number("Page 3 of 7") and is_page_number("12")
+    assert not is_page_number("(3)")

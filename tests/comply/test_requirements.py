@@ -123,7 +123,7 @@ def test_recall_and_precision_on_29_cfr_1910_147(cfr_path):
     recall = len(hit) / len(gold)
     precision = len(hit) / len(got)
     assert recall >= 0.95, f"missed: {sorted(gold - got)}"
-    assert precision >= 0.90, f"not in the gold list: {sorted(got - gold)}"
+    assert precision >= 0.95, f"not in the gold list: {sorted(got - gold)}"
     assert tree.not_analysed == []
 
 
@@ -140,3 +140,28 @@ def test_29_cfr_1910_147_clause_details(cfr_path):
     assert labels[full("(c)(7)(ii)")].modality == "lead-in"
     appendix = [lab for k, lab in labels.items() if "Appendix A" in k and lab.clause.text]
     assert appendix and not any(lab.requirement for lab in appendix)
+
+
+def test_sub_list_titles_pass_the_obligation_down():
+    reqs = _reqs(
+        "(f) Operating procedures.",
+        "(1) The employer shall develop written operating procedures and shall address at"
+        " least the following elements.",
+        "(i) Steps for each operating phase:",
+        "(A) Initial startup;",
+        "(B) Normal shutdown.",
+        "(ii) Safety systems and their functions.",
+    )
+    # (f)(1) obliges on its own ("shall develop …"); (i) only titles a sub-list
+    assert set(reqs) == {"(f)(1)", "(f)(1)(i)(A)", "(f)(1)(i)(B)", "(f)(1)(ii)"}
+    assert reqs["(f)(1)(i)(A)"] == "shall"
+
+
+def test_a_note_under_a_short_item_does_not_make_it_a_title():
+    reqs = _reqs(
+        "(a) The interlock shall include the following:",
+        "(1) A switch;",
+        "(2) A test button.",
+        "Exception: a press fed by a robot needs no test button.",
+    )
+    assert set(reqs) == {"(a)(1)", "(a)(2)"}

@@ -1,13 +1,16 @@
 """Reading a standard: a PDF, Markdown or text file → its pages of text lines, with what could
 not be read (pages without text, pages past the limit) and a :class:`ComplyError` naming the
-file for anything that cannot be analysed at all (missing, empty, unsupported, a scan)."""
+file for anything that cannot be analysed at all (missing, empty, unsupported, a scan).
+
+A PDF's pages come in reading order (two-column pages left column first) and without their
+running headers, footers and page numbers (:mod:`plantmind.comply.layout`)."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from plantmind.comply.layout import column_text, strip_running_lines
 
 # The knowledge loaders' text conventions (encodings, ``<!-- page N -->`` markers, form
 # feeds), so a standard and a procedure number their pages alike.
@@ -148,40 +151,36 @@ def _read_pdf(p: Path, max_pages: int, max_chars: int) -> StandardText:
             f"(scanned or images only: {page_ranges(empty) if empty else 'none readable'}); "
             "nothing was analysed (a scan needs OCR first)"
         )
-    return StandardText(str(p), p.name, _strip_running_lines(pages), n_pages, empty, problems)
+    pages = strip_running_lines(_in_reading_order(p, pages))
+    return StandardText(str(p), p.name, pages, n_pages, empty, problems)
 
 
-_DIGITS = re.compile(r"\d+")
-
-
-def _strip_running_lines(
-    pages: list[tuple[int | None, list[str]]],
+def _in_reading_order(
+    p: Path, pages: list[tuple[int | None, list[str]]]
 ) -> list[tuple[int | None, list[str]]]:
-    """Drop running headers and footers of a PDF: a line among the first or last two of a
-    page that recurs (page numbers aside) on at least a third of the pages. Only with four
-    pages or more, where a repeat cannot be a coincidence of content."""
-    if len(pages) < 4:
-        return pages
-    seen: Counter[str] = Counter()
-    for _, lines in pages:
-        body = [ln.strip() for ln in lines if ln.strip()]
-        edges = {_DIGITS.sub("#", ln) for ln in body[:2] + body[-2:]}
-        seen.update(edges)
-    running = {k for k, n in seen.items() if n >= max(3, len(pages) // 3)}
-    if not running:
-        return pages
+    """Pages set in two columns, read left column first (see
+    :func:`~plantmind.comply.layout.column_text`); other pages as the loader read them."""
+    import pypdfium2 as pdfium
+
     out: list[tuple[int | None, list[str]]] = []
-    for number, lines in pages:
-        idx = [i for i, ln in enumerate(lines) if ln.strip()]
-        edge = set(idx[:2] + idx[-2:])
-        out.append(
-            (
-                number,
-                [
-                    ln
-                    for i, ln in enumerate(lines)
-                    if not (i in edge and _DIGITS.sub("#", ln.strip()) in running)
-                ],
-            )
-        )
+    try:
+        pdf = pdfium.PdfDocument(str(p))
+    except pdfium.PdfiumError:
+        return pages
+    try:
+        for number, lines in pages:
+            text = None
+            if number is not None:
+                try:
+                    page = pdf[number - 1]
+                    textpage = page.get_textpage()
+                    width, height = page.get_size()
+                    text = column_text(textpage, width, height)
+                    textpage.close()
+                    page.close()
+                except pdfium.PdfiumError:
+                    text = None
+            out.append((number, text.split("\n") if text is not None else lines))
+    finally:
+        pdf.close()
     return out

@@ -1,5 +1,8 @@
 """Requirements from a clause tree: which clauses oblige someone to do something, and with
-what modality.
+what modality. The tree may come from any layout :mod:`plantmind.comply.clauses` reads (CFR
+one paragraph a line or eCFR inline, ISO decimal clauses, PDF text); the rules are the same,
+and a requirement is one designated paragraph or list item (``(c)(1)``,
+``(f)(1)(iii)(D)``, ``7.5.3.2``, ``7.5.3.2 a)``).
 
 The rules, in order (the first that applies decides):
 
@@ -14,11 +17,15 @@ The rules, in order (the first that applies decides):
    following sequence of actions shall be followed:". A lead-in with content of its own
    ("shall outline the scope, purpose … including, but not limited to, the following:",
    "shall be singularly identified; …; and shall meet the following requirements:") is a
-   requirement itself.
+   requirement itself; so is "shall develop written procedures … and shall address the
+   following elements" (an obligation of its own, then the lead-in).
 5. The items of a list introduced by an obligation are requirements (they inherit the
    lead-in's modality), whatever their own wording: "(E) Tags may evoke a false sense of
    security" under "employees shall be trained in the following limitations of tags" is a
-   required training topic, not a permission. A list item that is only a title is not.
+   required training topic, not a permission. A list item that is only a title is not, nor
+   is the title of a sub-list ("(i) Steps for each operating phase: (A) …"): its items
+   inherit the obligation through it. A note or exception under an item does not make the
+   item a title.
 6. Anything else ("may", "should", a statement of fact) is not a requirement; its modality is
    still reported.
 
@@ -62,6 +69,7 @@ _SCOPE = re.compile(
     re.I,
 )
 _FOLLOWING = re.compile(r"\b(?:the\s+following|as\s+follows)\b", re.I)
+_AND_SHALL = re.compile(r",?\s+and\s+(?=(?:shall|must)\b)", re.I)
 _INCLUDING = re.compile(r"\bincluding\b[^;]*\bthe\s+following\b", re.I)
 # a sentence end: punctuation, space, an upper-case letter or an opening bracket; not after
 # the abbreviations a standard uses mid-sentence
@@ -140,7 +148,9 @@ def _obligation_parts(text: str) -> list[str]:
     for s in _sentences(text):
         if s.lstrip().lower().startswith("exception"):
             continue
-        parts.extend(p for p in s.split(";") if p.strip() and modality_of(p))
+        for piece in s.split(";"):
+            # "shall develop written procedures … and shall address the following": two
+            parts.extend(p for p in _AND_SHALL.split(piece) if p.strip() and modality_of(p))
     return parts
 
 
@@ -154,6 +164,11 @@ def _pure_lead_in(part: str, last: bool) -> bool:
         m = re.search(r"\b(?:shall|must|required)\b(.*)$", p, re.I)
         return m is not None and len(m.group(1).split()) <= 4
     return False
+
+
+def _has_list(c: Clause, tree: ClauseTree) -> bool:
+    """Whether numbered paragraphs or list items come under ``c`` (notes do not count)."""
+    return any(tree.by_id[k].kind in ("paragraph", "item") for k in c.children if k in tree.by_id)
 
 
 def _is_lead_in(c: Clause) -> bool:
@@ -185,7 +200,7 @@ def _label(
         return ClauseLabel(c, False, c.kind, f"a {c.kind}")
     if c.informative:
         return ClauseLabel(c, False, "informative", "in an informative appendix or annex")
-    if c.heading_only and c.children:
+    if c.heading_only and _has_list(c, tree):
         # a short item without children ("(ii) Agriculture.") is a list item, not a title
         return ClauseLabel(c, False, "heading", "a numbered title without text of its own")
     own = modality_of(c.body)
@@ -200,8 +215,12 @@ def _label(
             and plab.modality not in ("scope", "informative")
             and _is_lead_in(parent)
         ):
-            lead = modality_of(parent.body)
+            lead = _lead_modality(parent, plab, tree, state)
             if lead is not None:
+                if own is None and _is_lead_in(c):
+                    # "(i) Steps for each operating phase: (A) …": the title of a sub-list
+                    why = f"a sub-list of the list {parent.id} introduces; its items count"
+                    return ClauseLabel(c, False, "lead-in", why, parent.id)
                 return ClauseLabel(
                     c, True, own or lead, f"an item of the list {parent.id} introduces", parent.id
                 )
@@ -219,6 +238,23 @@ def _label(
     if _SHOULD.search(c.body):
         return ClauseLabel(c, False, "should", "a recommendation (should)")
     return ClauseLabel(c, False, "statement", "no obligation")
+
+
+def _lead_modality(
+    parent: Clause, plab: ClauseLabel, tree: ClauseTree, state: dict[str, ClauseLabel]
+) -> str | None:
+    """The obligation a list inherits from its lead-in, through sub-list titles."""
+    lead = modality_of(parent.body)
+    lab: ClauseLabel | None = plab
+    for _ in range(8):
+        if lead is not None or lab is None or lab.modality != "lead-in" or not lab.lead_in:
+            break
+        above = tree.by_id.get(lab.lead_in)
+        if above is None:
+            break
+        lead = modality_of(above.body)
+        lab = state.get(above.id)
+    return lead
 
 
 def _context(lab: ClauseLabel, tree: ClauseTree) -> str:
