@@ -39,6 +39,15 @@ def test_one_simulated_hour_detects_the_faults(tmp_path, seed):
 
 
 @pytest.mark.slow
+def test_the_multivariate_view_adds_no_false_alerts(tmp_path):
+    cfg = DemoConfig(home=tmp_path, duration_s=1.0, speed=3600.0, port=None, multivariate=True)
+    summary = asyncio.run(run_demo(cfg))
+    assert summary["multivariate"]["state"] == "scoring"  # learned from the history
+    assert len(summary["detected_kinds"]) == 6
+    assert summary["false_alerts_per_hour"] <= 1.0
+
+
+@pytest.mark.slow
 def test_demo_serves_the_api_while_running(tmp_path):
     seen: dict[str, object] = {}
 

@@ -39,12 +39,19 @@ def bench_pipeline(
     seconds: Annotated[float, typer.Option(help="Wall-clock seconds to measure.")] = 20.0,
     batch_ticks: Annotated[int, typer.Option(help="Simulator ticks per batch.")] = 10,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+    multivariate: Annotated[
+        bool, typer.Option("--multivariate", help="Also run every asset's joint model.")
+    ] = False,
 ) -> None:
     """End-to-end throughput (ingest → detect → alerts → store) and peak memory."""
     from plantmind.bench.pipeline import run_pipeline_bench
 
     result = run_pipeline_bench(
-        n_signals=signals, seconds=seconds, batch_ticks=batch_ticks, progress=console.print
+        n_signals=signals,
+        seconds=seconds,
+        batch_ticks=batch_ticks,
+        progress=console.print,
+        multivariate=multivariate,
     )
     for k, v in result.items():
         console.print(f"{k:>28}: {v:,}" if isinstance(v, int | float) else f"{k:>28}: {v}")

@@ -30,6 +30,13 @@ def demo(
     no_api: Annotated[bool, typer.Option("--no-api", help="Do not serve the API.")] = False,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
     history_hours: Annotated[float, typer.Option(help="Fault-free history learned first.")] = 6.0,
+    multivariate: Annotated[
+        bool,
+        typer.Option(
+            "--multivariate",
+            help="Also watch how each asset's signals move together (learned from the history).",
+        ),
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Run the simulated plant with an edge node, its API and page at http://127.0.0.1:8080."""
@@ -48,6 +55,7 @@ def demo(
         seed=seed,
         history_h=history_hours,
         port=None if no_api else port,
+        multivariate=multivariate,
     )
     state: dict[str, Any] = {"last": 0.0, "announced": False, "alerts": 0}
     live_display = not headless and console.is_terminal
@@ -119,6 +127,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"({len(summary['detected_kinds'])}/{len(summary['fault_kinds'])} kinds); "
         f"false alerts per simulated hour: {summary['false_alerts_per_hour']}"
     )
+    view = summary.get("multivariate")
+    if view:
+        console.print(f"relationship view: {view['text']}", highlight=False)
     skipped = summary.get("inspection", {}).get("skipped")
     if skipped:
         console.print(f"not run: {skipped}", highlight=False, markup=False)

@@ -25,6 +25,7 @@ from plantmind.core.plant import Plant, example_plant_path, load_plant
 from plantmind.core.types import Alert
 from plantmind.demo.inspection import DemoInspection
 from plantmind.demo.pump import pump_model
+from plantmind.detect.relationship import RelationshipConfig
 from plantmind.edge.service import EdgeService
 from plantmind.sync.forwarder import EmbeddedTransport
 
@@ -48,6 +49,8 @@ class DemoConfig:
     port: int | None = 8080  # None: no API server
     plant_path: Path | None = None
     batch_ticks: int = 1
+    #: the relationship view on (detect/relationship.py): True, or its configuration
+    multivariate: bool | RelationshipConfig = False
 
 
 @dataclass
@@ -159,6 +162,7 @@ async def run_demo(
         # live health: the pump model is trained on simulated bearing wear (cached in the home)
         health_models={"centrifugal_pump": pump_model(cfg.home, plant)},
         clock=lambda: sim.now,
+        multivariate=cfg.multivariate,
     )
     node, uplink, health = edge.node, edge.uplink, edge.health
     assert uplink is not None  # a transport was given
@@ -229,6 +233,9 @@ async def run_demo(
                 "history_hours": cfg.history_h,
                 "signals": node.index.n_signals,
                 "samples_scored": node.stats.samples_scored,
+                "multivariate": (
+                    node.relationship.status if node.relationship is not None else None
+                ),
                 "alerts_total": len([a for a in alerts if a.opened_at >= prog.live_start]),
                 "home": str(cfg.home),
                 "hub": {**hub.counts(), "outbox": uplink.stats()},

@@ -49,7 +49,10 @@ Online learning: ``fit(history)`` on a normal history matrix, or feed rows to ``
 detector buffers the first ``warmup`` rows, fits itself on them and scores from then on. With
 ``adapt > 0`` the mean and covariance keep following rows judged clearly normal (score below
 ``adapt_below``, never while alarming) with exponential forgetting ``adapt`` per row (rank-one
-Sherman–Morrison update of the precision matrix, O(d²) per row); off by default.
+Sherman–Morrison update of the precision matrix, O(d²) per row); off by default. With
+``adapt_mean > 0`` only the mean follows such rows (the covariance, and with it the calibrated
+limit, stays as learned): slow legitimate drift, e.g. a temperature following the time of day,
+is followed without re-estimating the relations; off by default.
 
 Cost: one (d × d) matrix–vector product per row with d = n_signals·(lags + 1): ~156 for 52
 signals and ``lags=2``, a few tens of microseconds per row in NumPy. Memory is O(d²), bounded
@@ -98,6 +101,7 @@ class AssetCorrelationConfig:
     warmup: int = 500  # rows buffered before self-fitting when ``fit`` was not called
     adapt: float = 0.0  # forgetting rate of mean/covariance on rows judged normal (0 = frozen)
     adapt_below: float = 0.3  # a row is "judged normal" when its score is below this
+    adapt_mean: float = 0.0  # forgetting rate of the mean alone on rows judged normal
     # divides the distance along the covariance's principal directions (eigenvalues above the
     # mean): normal operation moves along them, further than a short history shows
     principal_allowance: float = 1.0
@@ -318,7 +322,8 @@ class AssetCorrelationDetector(AssetDetector):
         self.zdev = (1.0 - lam) * self.zdev + lam * zc
         self.alarm = bool(self.stat > self.limit)
         self.last_score = float(self.stat / (self.stat + self.limit))
-        if c.adapt > 0.0 and not self.alarm and self.last_score < c.adapt_below and not miss.any():
+        adapting = c.adapt > 0.0 or c.adapt_mean > 0.0
+        if adapting and not self.alarm and self.last_score < c.adapt_below and not miss.any():
             self._adapt(dv)
         self._push(z)
         self.n_seen += 1
@@ -330,11 +335,15 @@ class AssetCorrelationDetector(AssetDetector):
             self.lag_buf[0] = z
 
     def _adapt(self, dv: np.ndarray) -> None:
-        """Exponential forgetting: m ← m + a·dv; Σ ← (1−a)(Σ + a·dv·dvᵀ) (Sherman–Morrison)."""
+        """Exponential forgetting: m ← m + a·dv; Σ ← (1−a)(Σ + a·dv·dvᵀ) (Sherman–Morrison);
+        then the mean alone: m ← m + a_mean·dv."""
         a = self.config.adapt
-        self.m = self.m + a * dv
-        g = self.prec @ dv
-        self.prec = (self.prec - np.outer(g, g) * (a / (1.0 + a * float(dv @ g)))) / (1.0 - a)
+        if a > 0.0:
+            self.m = self.m + a * dv
+            g = self.prec @ dv
+            self.prec = (self.prec - np.outer(g, g) * (a / (1.0 + a * float(dv @ g)))) / (1.0 - a)
+        if self.config.adapt_mean > 0.0:
+            self.m = self.m + self.config.adapt_mean * dv
 
     # -------------------------------------------------------------- explaining
     def explain(

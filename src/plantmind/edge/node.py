@@ -1,5 +1,6 @@
-"""The edge node: one site's pipeline, source → quality gate → detector → alert tracker →
-store, moving columnar batches, and the operator actions on its alerts.
+"""The edge node: one site's pipeline, source → quality gate → detector (and, when on, the
+multivariate relationship view) → alert tracker → store, moving columnar batches, and the
+operator actions on its alerts.
 
 Everything per sample runs in numba kernels over whole batches; Python touches only what
 changed (alerts, events, finished aggregate buckets). Writes go to the store's single writer
@@ -28,6 +29,7 @@ from plantmind.detect.alerts import AlertPolicy, AlertTracker, AlertUpdate
 from plantmind.detect.default import DEFAULT_DETECTOR, default_detector
 from plantmind.detect.explain import SignalExplainer
 from plantmind.detect.quality import QualityGate
+from plantmind.detect.relationship import CHANNEL, RelationshipConfig, RelationshipView
 from plantmind.store.downsample import Downsampler
 from plantmind.store.edge import EdgeStore
 from plantmind.store.ring import SampleRing
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["EdgeNode", "NodeStats"]
 
 log = logging.getLogger("plantmind.edge")
+
+#: where the relationship view's fitted models are saved (by asset and signal id)
+_JOINT_KEY = "detector.relationship"
 
 
 @dataclass
@@ -66,6 +71,10 @@ class EdgeNode:
         Width of the downsampled buckets kept on disk.
     restore:
         Continue from the detector state and open alerts saved by a previous run.
+    multivariate:
+        Also run the relationship view (:mod:`plantmind.detect.relationship`): per asset,
+        how its signals move together, as a channel ``relationship`` fused into the
+        per-signal scores. True for the default settings, or its configuration.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class EdgeNode:
         aggregate_s: float = 60.0,
         restore: bool = True,
         retention_days: float = 7.0,
+        multivariate: bool | RelationshipConfig = False,
     ) -> None:
         self.plant = plant
         self.home = Path(home)
@@ -89,11 +99,23 @@ class EdgeNode:
             n, expected_span=self.index.high - self.index.low, config=detector_config
         )
         self._state_key = f"detector.{DEFAULT_DETECTOR}"
+        #: the multivariate view (None: off); its channel follows the detector's own
+        self.relationship: RelationshipView | None = None
+        self._rel_channel = len(self.detector.CHANNELS)
+        if multivariate:
+            self.relationship = RelationshipView(
+                self.index.asset_of,
+                self.index.signal_ids,
+                self.index.asset_ids,
+                multivariate if isinstance(multivariate, RelationshipConfig) else None,
+            )
+        self._signal_words = SignalExplainer(plant, self.index.signal_ids, self.detector)
         self.tracker = AlertTracker(
             self.index,
             policy=alert_policy,
-            explain=SignalExplainer(plant, self.index.signal_ids, self.detector),
-            channel_names=self.detector.CHANNELS,
+            explain=self._explain,
+            channel_names=self.detector.CHANNELS
+            + ((CHANNEL,) if self.relationship is not None else ()),
             confirmed_channels=self.detector.CONFIRMED_CHANNELS,
         )
         self.gate = QualityGate(n)
@@ -155,6 +177,8 @@ class EdgeNode:
         if len(clean) == 0:
             return AlertUpdate()
         scores = self.detector.score_batch(clean)
+        if self.relationship is not None:
+            scores = self.relationship.fuse(clean, scores, self._rel_channel, live=True)
         update = self.tracker.update(clean, scores)
         self.ring.append(clean)
         buckets = self.downsampler.update(clean)
@@ -183,12 +207,20 @@ class EdgeNode:
         clean, _ = self.gate.filter(batch)
         if len(clean):
             self.detector.score_batch(clean)
+            if self.relationship is not None:
+                self.relationship.observe(clean, live=False)
             self.ring.append(clean)
             self.stats.last_ts = float(clean.ts.max())
             for observe in self.batch_listeners:
                 observe(clean)
             for changed in self.change_hooks:
                 changed()
+
+    def _explain(self, signal: int, channel: int, deviation: float, value: float) -> str:
+        """Words for one signal's part in an alert, from the view that raised it."""
+        if channel == self._rel_channel and self.relationship is not None:
+            return self.relationship.describe(signal)
+        return self._signal_words(signal, channel, deviation, value)
 
     def _maybe_prune(self, now: float) -> None:
         # Bounded disk: once an hour of plant time, drop aggregates past the retention.
@@ -302,6 +334,12 @@ class EdgeNode:
         # allow_pickle given explicitly (numpy's default) so the stubs don't match **state to it
         np.savez(buf, signal_ids=np.asarray(self.index.signal_ids), allow_pickle=True, **state)
         self.store.put_state(self._state_key, buf.getvalue())
+        if self.relationship is not None:
+            joint = self.relationship.state_dict()  # its own ids: not per-signal arrays
+            if joint:
+                buf = io.BytesIO()
+                np.savez(buf, allow_pickle=True, **joint)
+                self.store.put_state(_JOINT_KEY, buf.getvalue())
 
     def _restore(self) -> None:
         blob = self.store.get_state(self._state_key)
@@ -313,6 +351,13 @@ class EdgeNode:
                 self._load_matching(saved_ids, saved)
             except (ValueError, KeyError, OSError) as exc:
                 log.warning("saved detector state ignored (%s); starting a new warm-up", exc)
+        joint = self.store.get_state(_JOINT_KEY) if self.relationship is not None else None
+        if joint is not None and self.relationship is not None:
+            try:
+                with np.load(io.BytesIO(joint), allow_pickle=False) as data:
+                    self.relationship.load_state_dict({k: data[k] for k in data.files})
+            except (ValueError, KeyError, OSError) as exc:
+                log.warning("saved relationship models ignored (%s); learning again", exc)
         for alert in self.store.list_alerts(limit=10_000):
             if alert.state != AlertState.RESOLVED and alert.asset_id in self.index.asset_ids:
                 self.tracker.adopt(alert)

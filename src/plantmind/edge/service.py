@@ -16,6 +16,7 @@ from plantmind.core.ids import now
 from plantmind.core.plant import Plant
 from plantmind.core.types import SampleBatch
 from plantmind.detect.alerts import AlertUpdate
+from plantmind.detect.relationship import RelationshipConfig
 from plantmind.edge.node import EdgeNode
 from plantmind.health.service import HealthService, load_models
 
@@ -68,8 +69,9 @@ class EdgeService:
         ``<home>/health/models``).
     clock:
         Plant time for the uplink's hourly aggregates (default: the newest sample's time).
-    restore, detector_config:
-        Passed to :class:`~plantmind.edge.node.EdgeNode`.
+    restore, detector_config, multivariate:
+        Passed to :class:`~plantmind.edge.node.EdgeNode` (``multivariate``: the relationship
+        view on, True or its :class:`~plantmind.detect.relationship.RelationshipConfig`).
     """
 
     def __init__(
@@ -83,11 +85,18 @@ class EdgeService:
         clock: Callable[[], float] | None = None,
         restore: bool = True,
         detector_config: object = None,
+        multivariate: bool | RelationshipConfig = False,
     ) -> None:
         self.plant = plant
         self.home = Path(home)
         self.site_id = pick_site(plant, site, required=transport is not None)
-        self.node = EdgeNode(plant, self.home, restore=restore, detector_config=detector_config)
+        self.node = EdgeNode(
+            plant,
+            self.home,
+            restore=restore,
+            detector_config=detector_config,
+            multivariate=multivariate,
+        )
         models = load_models(self.home) if health_models is None else health_models
         self.health = HealthService(plant, models).attach(self.node)
         self.uplink: SiteUplink | None = None
