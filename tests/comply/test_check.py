@@ -7,10 +7,10 @@ from __future__ import annotations
 import csv
 import json
 
-import gold_1910_147 as gold
 import mini_data as mini
 import pytest
 
+from plantmind.bench.comply_corpus import gold_1910_147 as gold
 from plantmind.comply.check import run_check
 from plantmind.comply.judge import DETERMINISTIC_NO_MODEL
 from plantmind.comply.matrix import COLUMNS

@@ -1,4 +1,4 @@
-"""The same standard in every layout gives the same requirements (tests/comply/layouts.py):
+"""The same standard in every layout gives the same requirements (plantmind.bench.comply_layouts):
 one paragraph a line, the eCFR's inline layout, ISO decimal clauses, and each of these as a
 PDF in one column (the tests' PDF writer) or two (drawn row by row or column by column),
 with running headers, page numbers and hyphenation. And a made-up regulation in the eCFR
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gold_ecfr_inline as ecfr
-import layouts
 import pytest
 
+from plantmind.bench import comply_layouts as layouts
+from plantmind.bench.comply_corpus import ecfr_inline as ecfr
 from plantmind.comply.clauses import ClauseTree, parse_clauses, parse_text
 from plantmind.comply.ingest import read_standard
 from plantmind.comply.requirements import extract_requirements, label_clauses

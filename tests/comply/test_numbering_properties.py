@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from layouts import enumerator, letters
 
+from plantmind.bench.comply_layouts import enumerator, letters
 from plantmind.comply.clauses import parse_text
 
 Tree = list["Tree"]  # a node is the list of its children

@@ -4,8 +4,8 @@ list of 29 CFR 1910.147 (tests/comply/gold_1910_147.py)."""
 from __future__ import annotations
 
 import pytest
-from gold_1910_147 import GOLD, full
 
+from plantmind.bench.comply_corpus.gold_1910_147 import GOLD, full
 from plantmind.comply.check import load_requirements
 from plantmind.comply.clauses import parse_text
 from plantmind.comply.requirements import extract_requirements, label_clauses, modality_of

@@ -282,9 +282,40 @@ def bench_comply(
     pages: Annotated[int, typer.Option(help="Pages of the synthetic standard.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+    layouts: Annotated[
+        bool, typer.Option("--layouts", help="Extraction recall/precision per layout instead.")
+    ] = False,
+    gaps: Annotated[
+        bool, typer.Option("--gaps", help="Gap finding on the corpus's procedures instead.")
+    ] = False,
+    cfr: Annotated[
+        Path | None, typer.Option(help="29 CFR 1910.147 as text (the team's shared data).")
+    ] = None,
+    lockbox: Annotated[
+        bool, typer.Option(help="With --gaps: also the procedure kept for one final run.")
+    ] = False,
 ) -> None:
     """Compliance check of a long synthetic standard without a model: seconds per phase,
-    peak memory, agreement with the generator's ground truth."""
+    peak memory, agreement with the generator's ground truth. ``--layouts``: extraction per
+    layout of the corpus; ``--gaps``: known gaps found and false gaps."""
+    if cfr is not None and not cfr.is_file():
+        raise typer.BadParameter(f"--cfr {cfr}: no such file")
+    if layouts or gaps:
+        from plantmind.bench.comply_gaps import gap_scores, layout_sweep
+
+        figures: dict[str, Any] = {}
+        if layouts:
+            figures["layouts"] = layout_sweep(cfr)
+            for name, row in figures["layouts"].items():
+                console.print(
+                    f"{name:>32}: recall {row['recall']}, precision {row['precision']} "
+                    f"({row['extracted']} extracted, {row['requirements']} in the gold list)",
+                    highlight=False,
+                )
+        if gaps:
+            figures["gaps"] = gap_scores(out, cfr, lockbox=lockbox, progress=console.print)
+        _write_json(figures, json_out)
+        return
     from plantmind.bench.comply import run_comply_bench
 
     r = run_comply_bench(out, pages=pages, seed=seed, progress=console.print)

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from plantmind.comply.thesaurus import PHRASES, STEM_CONCEPTS
 from plantmind.knowledge.text import tokenize
 
 __all__ = [
@@ -70,55 +71,6 @@ CONTEXT_WEIGHT = 0.5
 MAX_WINDOW = 2
 REQUIRE_ACTION = True
 
-# Variants written differently that mean the same thing in a procedure (applied to text
-# before tokenizing, so phrases can be folded too).
-_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.I), r)
-    for p, r in (
-        (r"\bparagraphs?\s+(?:\([a-z0-9]{1,4}\))+(?:\s+(?:of|in)\s+this\s+(?:section|part))?", " "),
-        (r"(?:\([a-z0-9]{1,4}\)){1,6}", " "),
-        (r"\bthis\s+(?:standard|section|part|subpart|document)\b", " "),
-        (r"\b(?:as\s+specified\s+in|in\s+accordance\s+with)\b", " "),
-        (r"\b(?:but\s+)?not\s+(?:necessarily\s+)?limited\s+to\b", " "),
-        (r"\bde-?energi[sz]\w*", "deenergize"),
-        (r"\bre-?energi[sz]\w*", "reenergize"),
-        (r"\b(?:locked|locking|lock)\s+out\b", "lockout"),
-        (r"\b(?:tagged|tagging|tag)\s+out\b", "tagout"),
-        (r"\bstart-?ups?\b", "startup"),
-        (r"\b(?:once\s+(?:a|per|every)\s+year|every\s+(?:12|twelve)\s+months|yearly|"
-         r"every\s+year)\b", "annually"),
-        (r"\boutside\s+(?:servicing\s+)?(?:personnel|employers?|contractors?|firms?)\b",
-         "contractor"),
-        (r"\bsub-?contractors?\b|\bvendors?\b", "contractor"),
-        (r"\bhand-?overs?\b|\bchange-?overs?\b", "shift"),
-        (r"\band/or\b", "and"),
-    )
-)  # fmt: skip
-
-# stem → concept (after tokenizing)
-_SYNONYMS: dict[str, str] = {
-    "certif": "certifi",
-    "util": "use",
-    "notif": "notifi",
-    "inform": "notifi",
-    "illeg": "legibl",
-    "padlock": "lock",
-    "lockout": "lock",
-    "tagout": "tag",
-    "worker": "employe",
-    "personnel": "employe",
-    "staff": "employe",
-    "energ": "energi",
-    "teach": "train",
-    "confirm": "verifi",
-    "verif": "verifi",
-    "written": "document",
-    "perfom": "perform",
-    "verfic": "verifi",
-    "movement": "move",
-    "knowledg": "know",
-}
-
 # Words every clause of a standard uses, and light words the tokenizer's stop list keeps
 # (pronouns, light verbs, connectives): they carry no concept of their own. Stems.
 _BOILERPLATE = frozenset(
@@ -138,13 +90,13 @@ _BOILERPLATE = frozenset(
 
 def concepts(text: str) -> list[str]:
     """The concept terms of ``text`` (see the module docstring)."""
-    for pattern, repl in _PHRASES:
+    for pattern, repl in PHRASES:
         text = pattern.sub(repl, text)
     out: list[str] = []
     for t in tokenize(text):
         if "-" in t and not any(ch.isdigit() for ch in t):
             continue  # a hyphenated compound: its parts are tokens of their own
-        t = _SYNONYMS.get(t, t)
+        t = STEM_CONCEPTS.get(t, t)
         if len(t) > 1 and t not in _BOILERPLATE and not (t.isdigit() and len(t) == 1):
             out.append(t)
     return out

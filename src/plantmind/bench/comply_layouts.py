@@ -1,4 +1,4 @@
-"""A layout corpus: one short made-up standard (its wording is the tests' own) held as a tree,
+"""A layout corpus: one short made-up standard (its wording is the project's own) held as a tree,
 and the renderings a standard comes in, each with the requirement list it must give.
 
 The standard: scope with a scope list, a definitions paragraph of unnumbered terms, a
@@ -17,7 +17,7 @@ Renderings:
   ``EXAMPLE``, terms numbered ``2.1`` with the term on its own line, ``Annex A
   (informative)`` / ``Annex B (normative)`` with clauses ``A.1``, a clause's title on its
   own line and its text in the paragraph after;
-* :func:`pdf_lines` + :func:`write_pdf_pages` (one column, the tests' own PDF writer) or
+* :func:`pdf_lines` + :func:`write_pdf_pages` (one column, a minimal PDF writer of its own) or
   :func:`write_two_column_pdf` (two columns, drawn row by row or column by column): either
   text above wrapped to the column width with words hyphenated at line ends, no blank
   lines, a running header and a "Page N of M" footer on every page.
@@ -32,8 +32,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from comply_support import write_pdf
 
 
 def roman(n: int) -> str:
@@ -466,13 +464,13 @@ def _pages(lines: list[str], per_page: int) -> list[list[str]]:
 
 
 def write_pdf_pages(path: Path, text: str, *, width: int = 78, per_page: int = 40) -> Path:
-    """One column, through the tests' own PDF writer, with header and footer."""
+    """One column a page, with the running header and a "Page N of M" footer."""
     pages = _pages(pdf_lines(text, width), per_page)
-    body = [
-        "\n".join([HEADER, *page, f"Page {i} of {len(pages)}"])
-        for i, page in enumerate(pages, start=1)
-    ]
-    return write_pdf(path, body)
+    sheets = []
+    for i, page in enumerate(pages, start=1):
+        lines = [HEADER, *page, f"Page {i} of {len(pages)}"]
+        sheets.append([(56.0, 740.0 - 14 * r, line) for r, line in enumerate(lines)])
+    return _write_pdf(path, sheets, size=11)
 
 
 def _escape(text: str) -> str:
@@ -484,22 +482,30 @@ def write_two_column_pdf(
 ) -> Path:
     """Two columns a page (left then right), a running header across the top and a page
     number at the foot; ``row_by_row`` draws the lines across both columns in turn (as some
-    typesetters do), else one column after the other. The objects of the tests' PDF writer:
-    catalog, pages, Helvetica, then (page, content) pairs."""
+    typesetters do), else one column after the other."""
     columns = _pages(pdf_lines(text, width), per_column)
-    sheets = [columns[i : i + 2] for i in range(0, len(columns), 2)]
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(sheets)))
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(sheets)} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for i, sheet in enumerate(sheets):
+    sheets = []
+    for i in range(0, len(columns), 2):
+        sheet = columns[i : i + 2]
         spans = [(150.0, 760.0, HEADER)]
         cells = [(c, r) for c in range(len(sheet)) for r in range(len(sheet[c]))]
         if row_by_row:
             cells.sort(key=lambda cr: (cr[1], cr[0]))
         spans += [(56.0 + 270 * c, 730.0 - 12 * r, sheet[c][r]) for c, r in cells]
-        spans.append((300.0, 40.0, f"- {i + 1} -"))
-        ops = " ".join(f"BT /F1 9 Tf {x} {y} Td ({_escape(t)}) Tj ET" for x, y, t in spans)
+        spans.append((300.0, 40.0, f"- {i // 2 + 1} -"))
+        sheets.append(spans)
+    return _write_pdf(path, sheets, size=9)
+
+
+def _write_pdf(path: Path, sheets: list[list[tuple[float, float, str]]], *, size: int) -> Path:
+    """A PDF of one page per sheet, each a list of (x, y, text) spans in Helvetica: catalog,
+    pages, font, then (page, content) pairs, and a correct cross-reference table."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(sheets)))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(sheets)} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, spans in enumerate(sheets):
+        ops = " ".join(f"BT /F1 {size} Tf {x} {y} Td ({_escape(t)}) Tj ET" for x, y, t in spans)
         objects.append(
             (
                 f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
