@@ -22,6 +22,7 @@ from plantmind.detect.robust import RobustConfig
 DETECTORS: dict[str, Callable[[int], Detector]] = {
     "robust": lambda n: make_detector("robust", n, config=RobustConfig(warmup=100)),
     "streaming": lambda n: make_detector("streaming", n),
+    "streaming-seasonal": lambda n: make_detector("streaming-seasonal", n),
 }
 
 
@@ -31,7 +32,10 @@ def test_every_registered_detector_has_a_harness():
 
 
 def test_an_unknown_detector_is_refused_with_the_known_names():
-    with pytest.raises(ValueError, match="unknown detector 'nope' \\(known: robust, streaming\\)"):
+    with pytest.raises(
+        ValueError,
+        match="unknown detector 'nope' \\(known: robust, streaming, streaming-seasonal\\)",
+    ):
         make_detector("nope", 3)
 
 

@@ -6,6 +6,8 @@ are written in NAB's layout, ``OUT/<detector>/<category>/<detector>_<file>.csv``
 columns ``timestamp,value,anomaly_score,alarm`` (one row per data row, same order), and
 scored twice per profile: with NAB's optimised corpus-wide threshold on ``anomaly_score``,
 and at the detector's own alarm point (``alarm`` = score >= 0.5, chosen without labels).
+The default detector is :data:`DEFAULT_NAB_DETECTOR` (``streaming-seasonal``); any
+registered detector can be scored (``plantmind bench nab --detector NAME``).
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ from plantmind.bench.nab_scoring import normalized_scores
 from plantmind.core.types import SampleBatch
 from plantmind.detect.base import Detector
 
-__all__ = ["run_nab"]
+__all__ = ["DEFAULT_NAB_DETECTOR", "run_nab"]
 
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 
 
-def _default_factory(n_signals: int) -> Detector:
-    from plantmind.detect.streaming import StreamingRankDetector
+DEFAULT_NAB_DETECTOR = "streaming-seasonal"
+"""The NAB candidate: StreamingRankDetector with the seasonal-record view (detect/seasonal.py)."""
 
-    return StreamingRankDetector(n_signals)
+
+def _default_factory(n_signals: int) -> Detector:
+    from plantmind.detect.registry import make_detector
+
+    return make_detector(DEFAULT_NAB_DETECTOR, n_signals)
 
 
 def run_nab(

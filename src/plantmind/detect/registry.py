@@ -75,6 +75,12 @@ def _streaming(n: int, *, expected_span: np.ndarray | None = None, config: Any =
     return StreamingRankDetector(n, config=config)  # learns its own scale: no span needed
 
 
+def _seasonal(n: int, *, expected_span: np.ndarray | None = None, config: Any = None) -> Detector:
+    from plantmind.detect.seasonal import SeasonalRecordDetector
+
+    return SeasonalRecordDetector(n, config=config)  # learns its own scale: no span needed
+
+
 def _correlation(n: int, *, config: Any = None) -> AssetDetector:
     from plantmind.detect.multivariate import AssetCorrelationDetector
 
@@ -83,4 +89,5 @@ def _correlation(n: int, *, config: Any = None) -> AssetDetector:
 
 register_detector("robust", _robust)
 register_detector("streaming", _streaming)
+register_detector("streaming-seasonal", _seasonal)
 register_asset_detector("correlation", _correlation)
