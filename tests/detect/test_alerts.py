@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
-from plantmind.core.plant import PlantIndex
+from plantmind.core.plant import PlantIndex, example_plant_path, parse_plant
 from plantmind.core.types import AlertState, SampleBatch, Severity
 from plantmind.detect.alerts import AlertPolicy, AlertTracker
 from plantmind.detect.base import Scores
@@ -90,3 +91,46 @@ def test_events_accompany_transitions(index):
     assert [e.kind for e in up.events] == ["alert.opened"]
     up = _feed(tr, index, "P-102.flow", [0.0] * 10, t0=1)
     assert [e.kind for e in up.events] == ["alert.resolved"]
+
+
+def test_one_signal_alone_is_a_data_quality_warning_never_critical(index):
+    """A sensor fault changes one reading; the asset's other signals stay normal."""
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1, clear_after_s=10))
+    (alert,) = _feed(tr, index, "C-201.discharge_pressure", [0.99, 0.99]).opened
+    assert alert.severity == Severity.WARNING
+    assert alert.details["category"] == "data-quality"
+    assert "sensor" in alert.details["recommended_check"]
+    # still alone at a higher score: still not critical
+    _feed(tr, index, "C-201.discharge_pressure", [0.999], t0=2)
+    assert alert.severity == Severity.WARNING
+
+
+def test_a_second_signal_makes_it_an_equipment_alert_and_it_stays_one(index):
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1, clear_after_s=100))
+    (alert,) = _feed(tr, index, "P-101.vibration_rms", [0.95]).opened
+    assert alert.details["category"] == "data-quality"
+    _feed(tr, index, "P-101.bearing_temperature", [0.7], t0=1)
+    assert alert.details["category"] == "equipment"
+    assert alert.severity == Severity.CRITICAL  # the episode's peak passed 0.9
+    _feed(tr, index, "P-101.vibration_rms", [0.6], t0=2)
+    assert alert.details["category"] == "equipment"
+
+
+def _lone_sensor_index() -> PlantIndex:
+    spec = yaml.safe_load(example_plant_path().read_text(encoding="utf-8"))
+    asset = spec["sites"][0]["lines"][0]["assets"][0]
+    asset["signals"] = asset["signals"][:1]
+    return PlantIndex.build(parse_plant(yaml.safe_dump(spec)))
+
+
+def test_a_lone_sensor_is_graded_by_score_unless_it_is_stuck():
+    """An asset with one signal has nothing to corroborate it: its score grades the alert,
+    except on a channel that speaks of the sensor itself (a stuck reading)."""
+    index = _lone_sensor_index()
+    (sid,) = [index.signal_ids[int(s)] for s in index.signals_of_asset(0)]
+    tr = AlertTracker(index, policy=AlertPolicy(persist=1), sensor_channels=(5,))
+    (high,) = _feed(tr, index, sid, [0.99], chan=1).opened
+    assert high.details["category"] == "unconfirmed" and high.severity == Severity.CRITICAL
+    other = AlertTracker(index, policy=AlertPolicy(persist=1), sensor_channels=(5,))
+    (stuck,) = _feed(other, index, sid, [0.99], chan=5).opened
+    assert stuck.details["category"] == "data-quality" and stuck.severity == Severity.WARNING

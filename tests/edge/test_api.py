@@ -3,6 +3,8 @@ operator actions, events, and the page."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from edge_batches import ticks
@@ -84,7 +86,10 @@ def test_alert_lifecycle_over_http(client, node):
     assert [a["id"] for a in listed] == [alert_id]
     a = listed[0]
     assert a["asset_id"] == "P-101" and "P-101.bearing_temperature" in a["signals"]
-    assert "above its learned normal range" in a["message"]
+    # engineering words: the value, by how much it passed which limit, in the signal's unit
+    assert re.search(
+        r"= [\d.]+ degC, [\d.]+ degC above its normal maximum [\d.]+ degC", a["message"]
+    )
     r = client.post(f"/api/alerts/{alert_id}/acknowledge").json()
     assert r["state"] == "acknowledged"
     r = client.post(f"/api/alerts/{alert_id}/false-alarm").json()

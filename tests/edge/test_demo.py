@@ -31,6 +31,12 @@ def test_one_simulated_hour_detects_the_faults(tmp_path, seed):
         assert set(f) >= {"kind", "asset", "start", "end", "detected", "delay_s"}
     assert len(summary["detected_kinds"]) >= 5
     assert summary["false_alerts_per_hour"] <= 1.0
+    # a sensor fault is a data-quality warning; an equipment fault gets one critical alert
+    assert summary["critical_for_sensor_faults"] == 0
+    assert summary["critical_per_equipment_fault_max"] <= 1
+    for f in summary["faults"]:
+        if f["detected"] and f["kind"] in {"sensor_drift", "stuck_sensor", "spikes"}:
+            assert f["category"] == "data-quality" and f["severity"] == "warning"
     write_summary(summary, tmp_path / "s.json")
     assert (
         json.loads((tmp_path / "s.json").read_text())["faults_detected"]

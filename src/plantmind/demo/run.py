@@ -20,9 +20,10 @@ from typing import Any
 
 from plantmind.central.service import CentralService, default_db_url
 from plantmind.connectors.simulator import Fault, FaultWindow, PlantSimulator, demo_fault_schedule
+from plantmind.connectors.simulator.faults import SENSOR_FAULT_KINDS
 from plantmind.core.auth import TOKEN_FILE, TokenStore
 from plantmind.core.plant import Plant, example_plant_path, load_plant
-from plantmind.core.types import Alert
+from plantmind.core.types import Alert, Severity
 from plantmind.demo.inspection import DemoInspection
 from plantmind.demo.pump import pump_model
 from plantmind.detect.relationship import RelationshipConfig
@@ -89,6 +90,9 @@ def fault_summary(
                 "detected": first is not None,
                 "delay_s": round(first.opened_at - w.start_ts, 1) if first else None,
                 "alert": first.message if first else None,
+                "severity": str(first.severity) if first else None,
+                "category": first.details.get("category") if first else None,
+                "critical_alerts": sum(a.severity == Severity.CRITICAL for a in hits),
             }
         )
     false = [
@@ -111,6 +115,15 @@ def fault_summary(
         "faults_detected": sum(f["detected"] for f in faults),
         "false_alerts": len(false),
         "false_alerts_per_hour": round(len(false) / hours, 3),
+        # severity that means something: at most one critical alert per equipment fault, none
+        # for a sensor fault (drift, stuck, spikes: a data-quality warning)
+        "critical_per_equipment_fault_max": max(
+            (int(f["critical_alerts"] or 0) for f in faults if f["kind"] not in SENSOR_FAULT_KINDS),
+            default=0,
+        ),
+        "critical_for_sensor_faults": sum(
+            int(f["critical_alerts"] or 0) for f in faults if f["kind"] in SENSOR_FAULT_KINDS
+        ),
         "false_alert_details": [
             {"asset": a.asset_id, "opened_at": a.opened_at, "message": a.message} for a in false
         ],

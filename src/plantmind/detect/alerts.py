@@ -9,6 +9,16 @@ not flap around the alarm point), and closes after ``clear_after_s`` seconds bel
 lifecycle is open → acknowledged (operator) → resolved (operator, or automatically when the
 episode closes). The per-sample part runs in a numba kernel; Python only sees assets whose
 state changed in the batch.
+
+What an alert *means* sets its severity and ``details["category"]``. A fault of the equipment
+moves every signal that depends on it (a worn bearing heats and vibrates; cavitation moves flow,
+pressure, vibration and current), while a fault of a sensor (drift, stuck, spikes) changes only
+that sensor's reading. So an episode in which one signal alarms while the asset's other signals
+stay normal is a ``data-quality`` warning ("check the sensor"), never critical; once a second
+signal of the asset joins, it is an ``equipment`` alert, critical at ``critical``. A signal
+the detector reports on a sensor channel (``Detector.SENSOR_CHANNELS``, e.g. a stuck reading)
+is data quality in its own words. An asset with one signal has nothing to corroborate it, so
+its alerts are graded by score alone (category ``unconfirmed``).
 """
 
 from __future__ import annotations
@@ -24,7 +34,24 @@ from plantmind.core.plant import PlantIndex
 from plantmind.core.types import Alert, AlertState, Event, SampleBatch, Severity
 from plantmind.detect.base import Scores
 
-__all__ = ["AlertPolicy", "AlertTracker", "AlertUpdate"]
+__all__ = [
+    "DATA_QUALITY",
+    "EQUIPMENT",
+    "UNCONFIRMED",
+    "AlertPolicy",
+    "AlertTracker",
+    "AlertUpdate",
+]
+
+#: categories of ``Alert.details["category"]`` (see the module docstring)
+DATA_QUALITY, EQUIPMENT, UNCONFIRMED = "data-quality", "equipment", "unconfirmed"
+#: what a technician checks first, per category
+RECOMMENDED_CHECK = {
+    DATA_QUALITY: "check the sensor, its wiring and its transmitter before acting on the "
+    "equipment: the asset's other signals are normal",
+    EQUIPMENT: "inspect the equipment: several of its signals moved together",
+    UNCONFIRMED: "compare with a local gauge: the asset has no other signal to confirm it",
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +111,7 @@ class AlertTracker:
     """Turns detector scores into alert episodes (see the module docstring).
 
     ``explain(signal, channel, deviation, value)`` words one signal's contribution, e.g.
-    "P-101.vibration_rms 0.6 range widths above its learned normal range".
+    "P-101.vibration_rms = 3.7 mm/s, 1.1 mm/s above its normal maximum 2.6 mm/s (…)".
     """
 
     def __init__(
@@ -95,8 +122,10 @@ class AlertTracker:
         explain: Explain | None = None,
         channel_names: tuple[str, ...] = (),
         confirmed_channels: tuple[int, ...] = (),
+        sensor_channels: tuple[int, ...] = (),
     ) -> None:
         self.index = index
+        self._sensor_channels = frozenset(sensor_channels)
         self._confirmed = np.zeros(
             max(len(channel_names), 1 + max(confirmed_channels, default=0), 128), np.bool_
         )
@@ -180,6 +209,7 @@ class AlertTracker:
             top_sig, int(scores.channel[i]), float(scores.deviation[i]), float(batch.value[i])
         )
         peak = float(a_peak[a])
+        top_channel = int(scores.channel[i])
         alert = self._open.get(a)
         if alert is None:
             alert = Alert(
@@ -188,12 +218,13 @@ class AlertTracker:
                 asset_id=self.index.asset_ids[a],
                 opened_at=float(a_first[a]),
                 last_active_at=float(a_last[a]),
-                severity=Severity.CRITICAL if peak >= p.critical else Severity.WARNING,
+                severity=Severity.WARNING,
                 signals=names,
                 message=top_text,
                 peak_score=peak,
                 details={"contributions": {self.index.signal_ids[top_sig]: top_text}},
             )
+            self._grade(alert, len(sigs), top_channel)
             self._open[a] = alert
             out.opened.append(alert)
             out.events.append(
@@ -210,12 +241,28 @@ class AlertTracker:
             alert.peak_score = peak
             alert.message = top_text
             contributions[self.index.signal_ids[top_sig]] = top_text
-            if peak >= p.critical and alert.severity != Severity.CRITICAL:
-                alert.severity = Severity.CRITICAL
         else:
             contributions.setdefault(self.index.signal_ids[top_sig], top_text)
+        self._grade(alert, len(sigs), top_channel)
         if alert not in out.updated:
             out.updated.append(alert)
+
+    def _grade(self, alert: Alert, n_asset_signals: int, top_channel: int) -> None:
+        """Category and severity from what the episode means (see the module docstring);
+        severity only rises within an episode."""
+        if len(alert.signals) >= 2:
+            category = EQUIPMENT
+        elif n_asset_signals >= 2 or top_channel in self._sensor_channels:
+            category = DATA_QUALITY
+        else:
+            category = UNCONFIRMED
+        if alert.details.get("category") == EQUIPMENT:
+            category = EQUIPMENT  # an episode confirmed by two signals stays confirmed
+        alert.details["category"] = category
+        alert.details["recommended_check"] = RECOMMENDED_CHECK[category]
+        critical = category != DATA_QUALITY and alert.peak_score >= self.policy.critical
+        if critical:
+            alert.severity = Severity.CRITICAL
 
     def _close_quiet(self, now: float, out: AlertUpdate) -> None:
         p = self.policy

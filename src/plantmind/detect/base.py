@@ -57,6 +57,9 @@ class Detector(abc.ABC):
     #: Channels whose single alarming sample is already confirmed (e.g. a spike, judged one
     #: sample late after the step back), so alert logic need not wait for it to persist.
     CONFIRMED_CHANNELS: tuple[int, ...] = ()
+    #: Channels that speak of the sensor rather than the equipment (a stuck reading, an
+    #: isolated spike): an alert raised on one alone is a data-quality warning.
+    SENSOR_CHANNELS: tuple[int, ...] = ()
 
     @property
     @abc.abstractmethod
@@ -95,8 +98,10 @@ class Detector(abc.ABC):
         reading: str,
         signal_id: str,
         unit: str,
+        value: float = float("nan"),
     ) -> str:
-        """Words for ``signal``'s contribution to an alert (``reading``: "id = value unit");
+        """Words for ``signal``'s contribution to an alert (``reading``: "id = value unit",
+        ``value``: the reading as a number);
         detectors override this with terms of their own mechanisms."""
         name = self.CHANNELS[channel] if 0 <= channel < len(self.CHANNELS) else "anomaly"
         return f"{reading}, {name} ({deviation:.3g})"

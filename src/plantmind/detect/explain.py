@@ -1,6 +1,6 @@
 """Words for a signal's contribution to an alert, in the signal's own unit and terms a plant
-engineer reads at a glance (e.g. "P-101.vibration_rms = 3.9 mm/s, 0.6 range widths above its
-learned normal range 0.8–2.6 mm/s"). The reading is formatted here; the terms come from the
+engineer reads at a glance (e.g. "P-101.vibration_rms = 3.7 mm/s, 1.1 mm/s above its normal
+maximum 2.6 mm/s (learned normal range 0.8–2.6 mm/s)"). The reading is formatted here; the terms come from the
 detector that scored it (:meth:`~plantmind.detect.base.Detector.describe`)."""
 
 from __future__ import annotations
@@ -28,5 +28,5 @@ class SignalExplainer:
         unit = self._units[signal]
         reading = f"{sid} = {value:.4g} {unit}".rstrip()
         return self._detector.describe(
-            signal, channel, deviation, reading=reading, signal_id=sid, unit=unit
+            signal, channel, deviation, reading=reading, signal_id=sid, unit=unit, value=value
         )

@@ -223,6 +223,7 @@ class RobustSignalDetector(Detector):
 
     CHANNELS = ("none", "above range", "below range", "volatility", "spike", "stuck")
     CONFIRMED_CHANNELS = (SPIKE,)
+    SENSOR_CHANNELS = (SPIKE, STUCK)
 
     def __init__(
         self,
@@ -302,14 +303,26 @@ class RobustSignalDetector(Detector):
         reading: str,
         signal_id: str,
         unit: str,
+        value: float = float("nan"),
     ) -> str:
-        """E.g. "P-101.vibration_rms = 3.9 mm/s, 0.6 range widths above its learned normal
-        range 0.8–2.6 mm/s"."""
+        """E.g. "P-101.vibration_rms = 3.7 mm/s, 1.1 mm/s above its normal maximum 2.6 mm/s
+        (learned normal range 0.8–2.6 mm/s)": the value, the limit it passed and by how much,
+        in the signal's own unit."""
         if channel in (ABOVE, BELOW):
             rng = self.normal_range(signal)
             where = "above" if channel == ABOVE else "below"
-            span = f" {rng[0]:.4g}–{rng[1]:.4g} {unit}".rstrip() if rng else ""
-            return f"{reading}, {deviation:.2g} range widths {where} its learned normal range{span}"
+            if rng is None:
+                return f"{reading}, {where} its learned normal range"
+            lo, hi = rng
+            limit, bound = (hi, "maximum") if channel == ABOVE else (lo, "minimum")
+            excess = value - hi if channel == ABOVE else lo - value
+            if not np.isfinite(excess) or excess < 0:  # no reading given: from the statistic
+                excess = abs(deviation) * (hi - lo)
+            u = f" {unit}" if unit else ""
+            return (
+                f"{reading}, {excess:.3g}{u} {where} its normal {bound} {limit:.4g}{u} "
+                f"(learned normal range {lo:.4g}–{hi:.4g}{u})"
+            )
         if channel == VOLATILITY:
             return f"{reading}, fluctuating {deviation:.3g}× more than usual (step variance)"
         if channel == SPIKE:

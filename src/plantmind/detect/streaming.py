@@ -579,6 +579,7 @@ class StreamingRankDetector(Detector):
     """
 
     CHANNELS = ("none", "prediction error", "level novelty", "stuck", "context novelty")
+    SENSOR_CHANNELS = (STUCK,)
 
     def __init__(self, n_signals: int, *, config: StreamingConfig | None = None) -> None:
         self.config = config or StreamingConfig()

@@ -117,6 +117,7 @@ class EdgeNode:
             channel_names=self.detector.CHANNELS
             + ((CHANNEL,) if self.relationship is not None else ()),
             confirmed_channels=self.detector.CONFIRMED_CHANNELS,
+            sensor_channels=self.detector.SENSOR_CHANNELS,
         )
         self.gate = QualityGate(n)
         self.ring = SampleRing(n, capacity=ring_capacity)
