@@ -16,7 +16,7 @@ ENTRY_POINTS = ("plantmind.cli", "plantmind.demo")
 APPS = SERVICES + ENTRY_POINTS
 DEMO_ONLY = ("plantmind.connectors.simulator", "plantmind.demo")
 CAPABILITIES = ("core", "store", "connectors", "detect", "health", "vision", "knowledge",
-                "assist", "comply", "language", "llm", "sync")  # fmt: skip
+                "assist", "comply", "language", "llm", "sync", "models")  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:

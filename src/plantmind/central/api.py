@@ -14,6 +14,7 @@ from plantmind import __version__
 from plantmind.central.inbox import BatchRefusedError, Inbox
 from plantmind.central.jobs import JobRunner
 from plantmind.central.jobs_api import jobs_api
+from plantmind.central.models_api import models_api
 from plantmind.core.auth import SiteWriterDep, TokenStore, ViewerDep
 from plantmind.core.bodies import read_body_limited
 from plantmind.store.central import CentralStore
@@ -123,6 +124,7 @@ def create_hub_app(inbox: Inbox, tokens: TokenStore, jobs: JobRunner | None = No
     app.state.jobs = jobs
 
     app.state.mqtt = None
+    app.state.models = None  # a model registry: plantmind.central.models_api.attach_models
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -134,4 +136,5 @@ def create_hub_app(inbox: Inbox, tokens: TokenStore, jobs: JobRunner | None = No
 
     app.include_router(api)
     app.include_router(jobs_api)
+    app.include_router(models_api)
     return app

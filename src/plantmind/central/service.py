@@ -24,9 +24,12 @@ from plantmind.central.api import create_hub_app
 from plantmind.central.inbox import BatchRefusedError, Inbox
 from plantmind.central.job_kinds import JOB_KINDS
 from plantmind.central.jobs import JobRunner, JobStore
+from plantmind.central.models_api import attach_models
 from plantmind.central.tokens_api import TokenAudit, tokens_api
 from plantmind.core.auth import TokenStore
 from plantmind.core.plant import EgressPolicy, Plant
+from plantmind.models.registry import Registry
+from plantmind.models.rollout import RolloutController
 from plantmind.store.central import CentralStore
 from plantmind.sync.egress import EgressGate, EgressRefusedError
 from plantmind.sync.transport_mqtt import HubMqttConfig, MqttHubListener
@@ -107,12 +110,21 @@ class CentralService:
         self.mqtt: MqttHubListener | None = None
         self.router = router
         self.jobs = JobRunner(JobStore(self.home), JOB_KINDS, services={"router": router})
+        # the model registry, once `plantmind models init` made <home>/models (else the model
+        # routes answer 503 and say how to make one)
+        models_home = self.home / "models"
+        self.models = Registry(models_home) if (models_home / "roots").is_dir() else None
+        self.rollout: RolloutController | None = None
 
     def app(self) -> FastAPI:
         app = create_hub_app(self.inbox, self.tokens, self.jobs)
         # token management needs the audit log, which only the service (it knows the home) has
         app.state.token_audit = self.token_audit
         app.include_router(tokens_api)
+        if self.models is not None:
+            if self.rollout is not None:
+                self.rollout.stop()
+            self.rollout = attach_models(app, self.models)
         return app
 
     def counts(self) -> dict[str, Any]:
@@ -157,6 +169,8 @@ class CentralService:
                     await mqtt_task
 
     def close(self) -> None:
+        if self.rollout is not None:
+            self.rollout.stop()
         self.jobs.close()
         self.jobs.store.close()
         self.token_audit.close()

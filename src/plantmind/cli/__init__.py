@@ -24,6 +24,7 @@ from plantmind.cli.edge import edge_app
 from plantmind.cli.health import health_app
 from plantmind.cli.inspection import inspect_app
 from plantmind.cli.language import language_app
+from plantmind.cli.models import models_app
 from plantmind.cli.plant import plant_app
 from plantmind.cli.replay import replay
 from plantmind.cli.route import route_app
@@ -52,6 +53,7 @@ app.add_typer(inspect_app, name="inspect")
 app.add_typer(route_app, name="route")
 app.add_typer(comply_app, name="comply")
 app.add_typer(language_app, name="language")
+app.add_typer(models_app, name="models")
 app.command("audit")(audit)
 app.add_typer(docs_app, name="docs")
 app.command("ask")(ask)

@@ -328,3 +328,25 @@ def bench_comply(
     r = run_comply_bench(out, pages=pages, seed=seed, progress=console.print)
     _print_figures(r)
     _write_json(r, json_out)
+
+
+@bench_app.command("rollout")
+def bench_rollout(
+    sites: Annotated[int, typer.Option(help="Edge agents (sites) beside the hub.")] = 10,
+    bake: Annotated[float, typer.Option(help="Bake time of each canary, seconds.")] = 60.0,
+    interval: Annotated[float, typer.Option(help="Each agent's poll interval, seconds.")] = 1.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """Signed model delivery: a hub and N edge agents over HTTP on 127.0.0.1; tampering
+    cases refused, a canary rollout with a bake, a failed gate rolled back, items without a
+    model during swaps."""
+    from plantmind.bench.rollout import run_rollout_bench
+
+    if sites < 2 or bake < 0 or interval <= 0:
+        raise _fail("--sites must be at least 2, --bake not negative, --interval positive")
+    r = run_rollout_bench(sites=sites, bake_s=bake, interval_s=interval, progress=console.print)
+    _print_figures({k: v for k, v in r.items() if k != "tamper"})
+    for case, row in r["tamper"].items():
+        console.print(f"{case:>28}: {'refused' if row['refused'] else 'NOT REFUSED'} "
+                      f"({row['message'][:90]})", highlight=False)  # fmt: skip
+    _write_json(r, json_out)
