@@ -19,14 +19,22 @@ def test_train_run_review(tmp_path, good_dir):
     r = runner.invoke(
         app,
         ["inspect", "train", "--station", "NEW-1", "--good", str(good_dir), "--steps", "30",
-         "--size", "48", "--home", str(home)],
+         "--size", "48", "--pretrained-size", "64", "--home", str(home)],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "station NEW-1: trained on" in r.output
     local = json.loads((home / "vision" / "stations.json").read_text())
     assert [st["id"] for st in local] == ["NEW-1"]
     meta = json.loads((home / "vision" / "NEW-1" / "model" / "model.json").read_text())
-    assert meta["extra"]["density_positional"] is True  # parts in a fixture, by default
+    # the automatic choice: every candidate's validation figures in the model card and printed
+    auto = meta["extra"]["auto"]
+    assert meta["kind"] == "auto" and auto["choice"]
+    names = [c["name"] for c in auto["candidates"]]
+    assert "station/positional" in names  # parts in a fixture, by default
+    assert [c["name"] for c in auto["candidates"] if c["chosen"]] == ["+".join(auto["choice"])]
+    assert all(0.0 <= c["val_auroc"] <= 1.0 for c in auto["candidates"])
+    assert f"chosen: {'+'.join(auto['choice'])}" in r.output and "val AUROC" in r.output
+    shape = tuple(auto["out_shape"])
     imgs = write_parts(tmp_path / "new", 3, seed=9, size=(100, 80), defect="pit")
     (tmp_path / "new" / "junk.png").write_bytes(b"junk")
     out, hm = tmp_path / "scores.csv", tmp_path / "hm"
@@ -40,7 +48,7 @@ def test_train_run_review(tmp_path, good_dir):
     assert [k for k in rows[0]] == ["path", "score", "verdict"]
     assert {row["verdict"] for row in rows if row["path"].endswith("junk.png")} == {"error"}
     for p in imgs:
-        assert np.load(hm / f"{p.stem}.npy").shape == (48, 48)
+        assert np.load(hm / f"{p.stem}.npy").shape == shape
     r = runner.invoke(app, ["inspect", "review", "--home", str(home)])
     assert r.exit_code == 0 and "Review queue" in r.output
 
@@ -65,7 +73,7 @@ def test_parts_at_any_position_get_a_global_density(tmp_path, good_dir):
     r = runner.invoke(
         app,
         ["inspect", "train", "--station", "ANY-1", "--good", str(good_dir), "--steps", "10",
-         "--size", "48", "--any-position", "--home", str(home)],
+         "--size", "48", "--any-position", "--method", "station", "--home", str(home)],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     model = home / "vision" / "ANY-1" / "model"
@@ -76,8 +84,14 @@ def test_parts_at_any_position_get_a_global_density(tmp_path, good_dir):
         tmp_path / "h2", [Station(id="Q-2", name="loose", fixed_position=False)]
     )
     try:
-        cfg = TrainConfig(size=48, widths=(8, 16, 32), steps=10, batch_size=4, holdout=0.3)
+        cfg = TrainConfig(
+            size=48, widths=(8, 16, 32), steps=10, batch_size=4, holdout=0.3, pretrained_size=64
+        )
         result = vision.train("Q-2", sorted(good_dir.glob("*.png")), cfg)
-        assert result.meta.extra["density_positional"] is False
+        # the automatic choice tries global densities only
+        kinds = {
+            m.split("/")[1] for c in result.meta.extra["auto"]["candidates"] for m in c["members"]
+        }
+        assert kinds <= {"global", "heatmap"} and "global" in kinds
     finally:
         vision.close()

@@ -135,3 +135,36 @@ def test_top_mean_and_an_empty_fit():
     fitter.add(np.zeros((2, 3, 4, 4), np.float32))
     with pytest.raises(ValueError, match="differs from the first batch"):
         fitter.add(np.zeros((2, 3, 8, 8), np.float32))
+
+
+def test_gaussian_density_is_the_per_position_mahalanobis_distance(tmp_path):
+    from plantmind.vision.density import GaussianFitter, load_density
+
+    rng = np.random.default_rng(4)
+    maps = _good_maps(rng, 60)
+    maps[:, 2, 0, 0] += 5.0  # position (0, 0) is bright in channel 2 on every good part
+    fitter = GaussianFitter(top_share=0.1, shrink=0.01)
+    for k in range(0, 60, 16):  # streamed in batches
+        fitter.add(maps[k : k + 16])
+    dens = fitter.finish()
+    q = _good_maps(rng, 2)
+    got = dens.distances(q)
+    assert got.shape == (2, 4, 4)
+    x = maps.reshape(60, 6, 16).transpose(2, 0, 1).astype(np.float64)  # (P, N, C)
+    for p in (0, 5, 15):
+        mu = x[p].mean(0)
+        cov = np.cov(x[p].T) + 0.01 * np.eye(6)
+        d = q.reshape(2, 6, 16)[:, :, p] - mu
+        ref = np.sqrt(np.einsum("nc,nc->n", d, np.linalg.solve(cov, d.T).T))
+        assert np.allclose(got.reshape(2, 16)[:, p], ref, rtol=1e-3)
+    # bright channel 2 is normal at (0, 0) and unusual elsewhere
+    bright = q.copy()
+    bright[:, 2] += 5.0
+    d_bright = dens.distances(bright)
+    assert d_bright[:, 0, 0].max() < got[:, 0, 0].min()
+    assert d_bright[:, 1, 1].min() > got[:, 1, 1].max()
+    dens.save(tmp_path / "g.npz")
+    again = load_density(tmp_path / "g.npz")
+    assert np.allclose(again.distances(q), got) and again.score(got[0]) == dens.score(got[0])
+    with pytest.raises(ValueError, match="does not match"):
+        dens.distances(q[:, :, :2, :2])

@@ -252,21 +252,58 @@ def bench_assistant(
 @bench_app.command("inspect")
 def bench_inspect(
     data: Annotated[Path, typer.Option(help="Magnetic-tile folder (MT_Free, MT_Blowhole, ...).")],
-    out: Annotated[Path, typer.Option(help="Where scores.csv, heatmaps/ and summary.json go.")],
-    steps: Annotated[int, typer.Option(help="Most training steps (9-minute cap).")] = 6000,
-    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
+    out: Annotated[Path, typer.Option(help="Where each seed's model and summary.json go.")],
+    steps: Annotated[int, typer.Option(help="Most training steps of the station net.")] = 6000,
+    seeds: Annotated[
+        list[int] | None, typer.Option("--seed", help="Seeds of the trainings (repeatable).")
+    ] = None,
+    max_minutes: Annotated[float, typer.Option(help="Station-net training cap per seed.")] = 9.0,
+    loco: Annotated[
+        bool, typer.Option("--loco", help="Also the leave-one-defect-class-out table.")
+    ] = False,
+    station_only: Annotated[
+        bool, typer.Option("--station-only", help="The station net alone (no automatic choice).")
+    ] = False,
+    reuse: Annotated[
+        bool, typer.Option("--reuse", help="Read seeds already run under --out, run the rest.")
+    ] = False,
 ) -> None:
-    """Station model on magnetic tiles: image and pixel AUROC, training time, ms per image."""
-    from plantmind.bench.inspect import run_inspect_bench
+    """Magnetic tiles with the automatic choice: image and pixel AUROC per seed, every
+    candidate tried, ms per image on one core at 256 × 256 (``--loco``: per left-out class)."""
+    from plantmind.cli.inspection import print_candidates, print_loco
     from plantmind.vision.train import TrainConfig
 
     def progress(phase: str, done: int, total: int) -> None:
         if done == total or done % 100 == 0:
             console.print(f"{phase} {done}/{total}", highlight=False)
 
-    r = run_inspect_bench(data, out, TrainConfig(steps=steps, seed=seed), seed, progress)
-    for k, v in r.items():
-        console.print(f"{k:>32}: {v}", highlight=False)
+    chosen = tuple(seeds or (0, 1, 2))
+    if station_only:
+        from plantmind.bench.inspect import run_inspect_bench
+
+        one = run_inspect_bench(
+            data, out, TrainConfig(steps=steps, seed=chosen[0]), chosen[0], progress
+        )
+        for k, v in one.items():
+            console.print(f"{k:>32}: {v}", highlight=False)
+        return
+    from plantmind.bench.inspect import run_auto_bench
+
+    cfg = TrainConfig(steps=steps, max_seconds=max_minutes * 60, threads=1)
+    r = run_auto_bench(data, out, cfg, chosen, progress, reuse)
+    for s in r["seeds"]:
+        console.print(
+            f"seed {s['seed']}: choice {s['choice']} (heatmap {s.get('heatmap_choice')}): image "
+            f"AUROC {s['image_auroc']}, pixel AUROC {s['pixel_auroc']}, "
+            f"{s['ms_per_image_256_one_core']} ms/image (256 × 256, "
+            f"one core, onnxruntime), test FRR {s['false_reject_rate_on_test_good']}, "
+            f"defects failed {s['defects_failed']}",
+            highlight=False,
+        )
+        print_candidates(r["candidates"][s["seed"]], title=f"Candidates, seed {s['seed']}")
+    if loco:
+        print_loco(r["loco"])
+    console.print(f"summary: {out / 'summary.json'}", highlight=False)
 
 
 @bench_app.command("route")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -25,13 +25,55 @@ from plantmind.core.settings import resolve_home
 if TYPE_CHECKING:
     from plantmind.vision.station import VisionStations
 
-__all__ = ["inspect_app"]
+__all__ = ["inspect_app", "print_candidates", "print_loco"]
 
 inspect_app = typer.Typer(
     help="Visual inspection: train on good images, score images, review.", no_args_is_help=True
 )
 
 StationOpt = Annotated[str, typer.Option("--station", help="Station id (e.g. QS-1).")]
+
+
+def print_candidates(rows: list[dict[str, Any]], title: str = "Candidates") -> None:
+    """Every candidate tried: validation figures (synthetic defects on held-out good images),
+    edge ms per image and, from a benchmark, test figures."""
+    test = any("image_auroc" in r for r in rows)
+    table = Table(title=title)
+    cols = ["candidate", "val AUROC", "val pixel", "val FRR", "ms"]
+    if test:
+        cols += ["image AUROC", "pixel AUROC"]
+    for c in cols:
+        table.add_column(c)
+    for r in rows:
+        mark = ("→" if r.get("chosen") else " ") + ("▦" if r.get("heatmap") else " ")
+        cells = [
+            f"{mark} {r['name']}",
+            f"{r['val_auroc']:.4f}",
+            f"{r.get('val_pixel_auroc', float('nan')):.4f}",
+            f"{r['val_frr']:.3f}",
+            f"{r['ms']:.1f}",
+        ]
+        if test:
+            cells += [f"{r['image_auroc']:.4f}", f"{r['pixel_auroc']:.4f}"]
+        table.add_row(*cells)
+    console.print(table, width=max(console.width, 120))
+
+
+def print_loco(rows: list[dict[str, Any]]) -> None:
+    """The leave-one-defect-class-out table (:func:`plantmind.bench.inspect.loco_table`)."""
+    table = Table(title="Leave one defect class out (image AUROC on the left-out class)")
+    for c in ("seed", "left out", "auto choice", "AUROC", "chosen without the class", "AUROC "):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(
+            str(r["seed"]),
+            r["left_out"],
+            r["auto_choice"],
+            f"{r['auto_auroc']:.4f}",
+            r["chosen_without_class"],
+            f"{r['auroc_on_left_out']:.4f}",
+        )
+    console.print(table, width=max(console.width, 120))
 
 
 def _stations(home: Path | None, plant: Path | None) -> VisionStations:
@@ -51,7 +93,20 @@ def train(
         ),
     ],
     steps: Annotated[int, typer.Option(help="Most training steps (batches).")] = 6000,
-    size: Annotated[int, typer.Option(help="Working size in pixels (square).")] = 128,
+    size: Annotated[int, typer.Option(help="Working size of the station's own net.")] = 128,
+    pretrained_size: Annotated[
+        int, typer.Option(help="Working size (short side) of the pretrained extractor.")
+    ] = 256,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="auto: choose by validation among the station net, the pretrained "
+            "EfficientNet-Lite0 and their ensembles; station: the station net alone."
+        ),
+    ] = "auto",
+    max_ms: Annotated[
+        float, typer.Option(help="Edge time budget per image for the automatic choice.")
+    ] = 50.0,
     max_minutes: Annotated[
         float, typer.Option(help="Training time cap (the schedule anneals within it).")
     ] = 9.0,
@@ -75,7 +130,9 @@ def train(
     plant: PlantOpt = None,
 ) -> None:
     """Train a station's model on good images only (a station not in plant.yaml is created).
-    Nothing is downloaded: the model learns from synthetic defects on your good images."""
+    Nothing is downloaded: the station net learns from synthetic defects on your good images,
+    the pretrained extractor's weights come from its package; the method is chosen on held-out
+    good images with synthetic defects (the choice and every candidate are printed)."""
     with needs_extra("vision"):
         from plantmind.vision.images import list_images
         from plantmind.vision.threshold import NotEnoughGoodImages
@@ -91,7 +148,12 @@ def train(
         flips=not no_flips,
         max_seconds=max_minutes * 60,
         aligned=not any_position,
+        auto=method == "auto",
+        pretrained_size=pretrained_size,
+        max_ms=max_ms,
     )
+    if method not in ("auto", "station"):
+        raise _fail(f"--method must be auto or station, not {method!r}")
     vision = _stations(home, plant)
     with Progress(
         TextColumn("{task.description:<11}"),
@@ -122,6 +184,25 @@ def train(
         f"{thr['review']:.4f}), {result.seconds:.0f} s → {result.directory}",
         highlight=False,
     )
+    auto = result.meta.extra.get("auto")
+    if auto:
+        for note in auto.get("notes", []):
+            err.print(f"[yellow]note[/] {note}", highlight=False)
+        v = auto["validation"]
+        print_candidates(
+            auto["candidates"],
+            title=f"Candidates on {v['good']} held-out good images and {v['defective']} "
+            "synthetic defects",
+        )
+        chosen = next(c for c in auto["candidates"] if c["chosen"])
+        heat = next((c for c in auto["candidates"] if c.get("heatmap")), chosen)
+        console.print(
+            f"chosen: {chosen['name']} (validation AUROC {chosen['val_auroc']:.4f}, "
+            f"false-reject rate {chosen['val_frr']:.3f}); heatmap: {heat['name']} (validation "
+            f"pixel AUROC {heat.get('val_pixel_auroc', float('nan')):.4f}); "
+            f"{auto.get('ms', chosen['ms']):.1f} ms per image (→ score, ▦ heatmap)",
+            highlight=False,
+        )
 
 
 @inspect_app.command("run")

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import uniform_filter
 
-__all__ = ["DEFECT_KINDS", "add_defect", "perlin_mask"]
+__all__ = ["DEFECT_KINDS", "VALIDATION_KINDS", "add_defect", "add_real_defect", "perlin_mask"]
 
 DEFECT_KINDS = ("texture", "scar", "blob", "crack", "edge", "shading")
 
@@ -153,3 +153,100 @@ def add_defect(
     changed = np.abs(out - x).max(axis=0) > 0.3
     mask = mask * changed
     return out.astype(np.float32), mask.astype(np.float32)
+
+
+#: Kinds that real parts show, used to *validate* candidates at training (``inspect train``'s
+#: automatic choice): none of them is what the station's net trains on, so the choice rewards
+#: features that generalise rather than the net's memory of its own training defects.
+VALIDATION_KINDS = ("scratch", "dent", "edge_crack", "contamination", "missing")
+
+
+def _polyline_dist(size_hw: tuple[int, int], pts: np.ndarray) -> np.ndarray:
+    """Distance of every pixel to the nearest of ``pts`` ((K, 2) y, x)."""
+    h, w = size_hw
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.full((h, w), 1e9, dtype=np.float32)
+    for py, px in pts:
+        d = np.minimum(d, (yy - py) ** 2 + (xx - px) ** 2)
+    return np.sqrt(d)
+
+
+def add_real_defect(
+    x: np.ndarray, rng: np.random.Generator, kinds: tuple[str, ...] = VALIDATION_KINDS
+) -> tuple[np.ndarray, np.ndarray]:
+    """One defect of a kind real parts show, on the standardised image ``x`` (C, H, W), of
+    moderate contrast (a validation set that every method passes chooses nothing): long thin
+    scratches, dents (a lit side and a shadowed side), cracks running in from an edge,
+    contamination (soft-edged stains), missing material (a flat hole or broken-off corner).
+    Returns the new image and its (H, W) 0/1 mask."""
+    _, h, w = x.shape
+    kind = str(rng.choice(list(kinds)))
+    side = min(h, w)
+    out = x.copy()
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if kind == "scratch":
+        y0, x0 = rng.uniform(0, h), rng.uniform(0, w)
+        ang = rng.uniform(0, np.pi)
+        length = rng.uniform(0.2, 0.7) * side
+        bend = rng.normal(0, 0.002)
+        t = np.linspace(-0.5, 0.5, max(8, int(length)))
+        pts = np.stack(
+            [y0 + np.sin(ang + bend * t * length) * t * length, x0 + np.cos(ang) * t * length], 1
+        )
+        d = _polyline_dist((h, w), pts)
+        width = rng.uniform(0.5, 1.5)
+        prof = np.clip(1.0 - d / (width + 0.5), 0, 1)
+        amp = rng.uniform(1.0, 2.5) * (1 if rng.random() < 0.5 else -1)
+        out = out + amp * prof[None]
+        mask = (prof > 0.2).astype(np.float32)
+    elif kind == "dent":
+        cy, cx = rng.uniform(0.1, 0.9) * h, rng.uniform(0.1, 0.9) * w
+        r = rng.uniform(0.04, 0.12) * side
+        d2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / (r * r)
+        bump = np.exp(-d2 * 2.0)
+        ang = rng.uniform(0, 2 * np.pi)
+        # the slope lit from one side: the derivative of the bump along the light direction
+        shade = -(np.cos(ang) * (xx - cx) + np.sin(ang) * (yy - cy)) / r * bump
+        out = out + rng.uniform(1.0, 2.5) * shade[None]
+        mask = (d2 < 1.0).astype(np.float32)
+    elif kind == "edge_crack":
+        border = int(rng.integers(0, 4))
+        along = rng.uniform(0.1, 0.9)
+        start = [(0.0, along * w), (h - 1.0, along * w), (along * h, 0.0), (along * h, w - 1.0)]
+        y, x0 = start[border]
+        ang = [np.pi / 2, -np.pi / 2, 0.0, np.pi][border] + rng.normal(0, 0.4)
+        steps: list[tuple[float, float]] = []
+        for _ in range(int(rng.uniform(0.08, 0.3) * side / 1.2) + 4):
+            ang += rng.normal(0, 0.3)
+            y, x0 = y + np.sin(ang) * 1.2, x0 + np.cos(ang) * 1.2
+            steps.append((y, x0))
+        d = _polyline_dist((h, w), np.asarray(steps, dtype=np.float32))
+        prof = np.clip(1.0 - d / rng.uniform(1.0, 2.5), 0, 1)
+        out = out - rng.uniform(1.5, 3.5) * prof[None]
+        mask = (prof > 0.2).astype(np.float32)
+    elif kind == "contamination":
+        m = np.zeros((h, w), dtype=np.float32)
+        for _ in range(int(rng.integers(1, 5))):
+            r = rng.uniform(0.01, 0.06) * side
+            cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+            d = ((yy - cy) / r) ** 2 + ((xx - cx) / (r * rng.uniform(0.5, 2.0))) ** 2
+            m = np.maximum(m, np.exp(-d))
+        soft = uniform_filter(m, size=3)
+        out = out + rng.uniform(0.8, 2.0) * (-1 if rng.random() < 0.7 else 1) * soft[None]
+        mask = (m > 0.3).astype(np.float32)
+    else:  # missing material: a hole or a broken-off corner, flat and dark (or background)
+        level = float(x.min()) - rng.uniform(0.0, 0.5)
+        if rng.random() < 0.5:
+            cy, cx = rng.uniform(0.1, 0.9) * h, rng.uniform(0.1, 0.9) * w
+            ry, rx = rng.uniform(0.02, 0.08) * side, rng.uniform(0.02, 0.08) * side
+            m = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1.0).astype(np.float32)
+        else:
+            cy = 0.0 if rng.random() < 0.5 else h - 1.0
+            cx = 0.0 if rng.random() < 0.5 else w - 1.0
+            a, b = rng.uniform(0.05, 0.2) * side, rng.uniform(0.05, 0.2) * side
+            m = (np.abs(yy - cy) / a + np.abs(xx - cx) / b < 1.0).astype(np.float32)
+        noise = rng.normal(0, 0.1, size=(h, w)).astype(np.float32)
+        out = x * (1 - m) + (level + noise) * m
+        mask = m
+    changed = np.abs(out - x).max(axis=0) > 0.3
+    return out.astype(np.float32), (mask * changed).astype(np.float32)

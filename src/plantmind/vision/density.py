@@ -28,7 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DENSITY_FILE", "DensityFitter", "PatchDensity", "top_mean"]
+__all__ = [
+    "DENSITY_FILE",
+    "DensityFitter",
+    "GaussianDensity",
+    "GaussianFitter",
+    "PatchDensity",
+    "load_density",
+    "top_mean",
+]
 
 DENSITY_FILE = "density.npz"
 
@@ -196,3 +204,99 @@ class DensityFitter:
         r, r2 = self._grid
         top_k = max(1, round(self.top_share * r * r2))  # patches in one image's map
         return PatchDensity(mean32, whiten, bank_w, top_k)
+
+
+@dataclass
+class GaussianDensity:
+    """Per-position Gaussian of good patches (PaDiM, Defard et al. 2021): at each grid position
+    the mean and the inverse of the shrunk covariance of the good patches there; a patch's
+    distance is its Mahalanobis distance at its position. For parts in a fixture; memory is
+    R × R × C × C floats whatever the number of training images."""
+
+    mean: np.ndarray  # (P, C)
+    inv_cov: np.ndarray  # (P, C, C)
+    grid_shape: tuple[int, int]
+    top_k: int = 3
+
+    positional = True
+
+    @property
+    def grid(self) -> int:
+        return int(self.grid_shape[0])
+
+    def distances(self, features: np.ndarray) -> np.ndarray:
+        n, c, r, r2 = features.shape
+        if (r, r2) != tuple(self.grid_shape):
+            raise ValueError(
+                f"feature grid {r}×{r2} does not match the density's "
+                f"{self.grid_shape[0]}×{self.grid_shape[1]} (model and density file from "
+                "different trainings?)"
+            )
+        q = features.reshape(n, c, r * r2).transpose(2, 0, 1).astype(np.float32)  # (P, N, C)
+        q = q - self.mean[:, None, :]
+        m = np.matmul(q, self.inv_cov)  # (P, N, C)
+        d2 = np.einsum("pnc,pnc->pn", m, q)
+        return np.sqrt(np.maximum(d2, 0.0)).T.reshape(n, r, r2)
+
+    def score(self, distance_map: np.ndarray, mask: np.ndarray | None = None) -> float:
+        d = distance_map if mask is None else distance_map[mask]
+        return top_mean(d, self.top_k)
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            kind="gaussian",
+            mean=self.mean,
+            inv_cov=self.inv_cov,
+            grid_shape=np.asarray(self.grid_shape),
+            top_k=self.top_k,
+        )
+
+
+class GaussianFitter:
+    """Streaming fit of :class:`GaussianDensity`: per-position sums and outer products."""
+
+    def __init__(self, top_share: float = 0.04, shrink: float = 0.01) -> None:
+        self.top_share = top_share
+        self.shrink = shrink
+        self._n = 0
+        self._sum: np.ndarray | None = None
+        self._outer: np.ndarray | None = None
+        self._grid: tuple[int, int] | None = None
+
+    def add(self, features: np.ndarray) -> None:
+        n, c, r, r2 = features.shape
+        x = features.reshape(n, c, r * r2).transpose(2, 0, 1).astype(np.float64)  # (P, N, C)
+        if self._sum is None:
+            self._grid = (r, r2)
+            self._sum = np.zeros((r * r2, c))
+            self._outer = np.zeros((r * r2, c, c))
+        elif (r, r2) != self._grid:
+            raise ValueError(f"feature grid {r}×{r2} differs from the first batch's {self._grid}")
+        assert self._outer is not None
+        self._sum += x.sum(axis=1)
+        self._outer += np.matmul(x.transpose(0, 2, 1), x)
+        self._n += n
+
+    def finish(self) -> GaussianDensity:
+        if self._n < 2 or self._sum is None or self._outer is None or self._grid is None:
+            raise ValueError("no good patches to fit the density on")
+        mean = self._sum / self._n
+        cov = (self._outer - self._n * mean[:, :, None] * mean[:, None, :]) / (self._n - 1)
+        c = cov.shape[1]
+        cov += self.shrink * np.eye(c)[None]
+        inv = np.linalg.inv(cov).astype(np.float32)
+        r, r2 = self._grid
+        top_k = max(1, round(self.top_share * r * r2))
+        return GaussianDensity(mean.astype(np.float32), inv, (r, r2), top_k)
+
+
+def load_density(path: Path) -> PatchDensity | GaussianDensity:
+    """A density file of either kind."""
+    with np.load(path) as z:
+        if "inv_cov" in z.files:
+            grid = z["grid_shape"]
+            return GaussianDensity(
+                z["mean"], z["inv_cov"], (int(grid[0]), int(grid[1])), int(z["top_k"])
+            )
+    return PatchDensity.load(path)

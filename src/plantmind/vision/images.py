@@ -24,6 +24,7 @@ __all__ = [
     "normalise",
     "region_mask",
     "resize",
+    "working_shape",
 ]
 
 #: Largest image accepted (pixels). A 20,000 × 20,000 upload is refused from its header, before
@@ -121,11 +122,36 @@ def _palette_is_colour(img: Image.Image) -> bool:
     return bool(np.any(rgb[:, 0] != rgb[:, 1]) or np.any(rgb[:, 1] != rgb[:, 2]))
 
 
-def resize(img: np.ndarray, size: int) -> np.ndarray:
-    """(H, W, C) uint8 → (size, size, C) uint8 (bilinear, with antialiasing when shrinking)."""
+def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def working_shape(
+    aspects: Sequence[float], size: int, align: int = 32, max_aspect: float = 4.0
+) -> tuple[int, int]:
+    """The (height, width) a station's images are brought to: a square ``size`` × ``size``
+    when the parts' aspect ratios (width / height) vary (parts shot at no fixed framing:
+    squashing keeps them comparable), else the parts' common aspect kept, the short side
+    ``size`` and the long side a multiple of ``align`` (a long part stays long instead of
+    being squashed; at most ``max_aspect`` : 1)."""
+    a = np.asarray([x for x in aspects if x > 0], dtype=np.float64)
+    if a.size == 0:
+        return size, size
+    lo, mid, hi = np.quantile(a, [0.1, 0.5, 0.9])
+    if hi / lo > 1.25 or 0.8 < mid < 1.25:
+        return size, size
+    r = min(max(mid, 1 / max_aspect), max_aspect)
+    long = max(size, round(size * max(r, 1 / r) / align) * align)
+    return (size, long) if r > 1 else (long, size)
+
+
+def resize(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """(H, W, C) uint8 → (size, size, C) or, for ``size`` = (h, w), (h, w, C) uint8 (bilinear,
+    with antialiasing when shrinking)."""
+    h, w = _hw(size)
     chans = [
         np.asarray(
-            Image.fromarray(img[:, :, c]).resize((size, size), Image.Resampling.BILINEAR),
+            Image.fromarray(img[:, :, c]).resize((w, h), Image.Resampling.BILINEAR),
             dtype=np.uint8,
         )
         for c in range(img.shape[2])
@@ -148,11 +174,11 @@ def normalise(img: np.ndarray) -> np.ndarray:
 def region_mask(
     height: int,
     width: int,
-    size: int,
+    size: int | tuple[int, int],
     include: Sequence[object] = (),
     exclude: Sequence[object] = (),
 ) -> np.ndarray | None:
-    """A (size, size) float32 mask of where defects count, from a station's rectangles given in
+    """A (size, size) (or ``size`` = (h, w)) float32 mask of where defects count, from a station's rectangles given in
     the original image's pixels (objects with x, y, width, height). None when the whole image
     counts."""
     if not include and not exclude:
@@ -164,7 +190,7 @@ def region_mask(
         full[r.y : r.y + r.height, r.x : r.x + r.width] = 0.0  # type: ignore[attr-defined]
     small = np.asarray(
         Image.fromarray((full * 255).astype(np.uint8)).resize(
-            (size, size), Image.Resampling.NEAREST
+            _hw(size)[::-1], Image.Resampling.NEAREST
         ),
         dtype=np.float32,
     )

@@ -132,11 +132,26 @@ class InspectionModel:
         self.directory = Path(directory)
         onnx_path = self.directory / MODEL_FILE
         meta_path = self.directory / META_FILE
-        if not onnx_path.is_file() or not meta_path.is_file():
-            raise FileNotFoundError(
-                f"{self.directory}: no trained model ({MODEL_FILE}, {META_FILE})"
-            )
+        missing = FileNotFoundError(
+            f"{self.directory}: no trained model ({MODEL_FILE}, {META_FILE})"
+        )
+        if not meta_path.is_file():
+            raise missing
         self.meta = ModelMeta.read(meta_path)
+        if self.meta.kind != "auto" and not onnx_path.is_file():
+            raise missing
+        self.thresholds = Thresholds.from_dict(self.meta.thresholds)
+        self.distance_ref = float(self.meta.extra.get("distance_ref", 1.0))
+        self.density: PatchDensity | None = None
+        self.auto: Any = None
+        if self.meta.kind == "auto":
+            # several extractors and densities chosen at training (vision/auto.py)
+            from plantmind.vision.ensemble import AutoRuntime
+
+            self.auto = AutoRuntime(
+                self.directory, self.meta.extra["auto"], threads, topk=self.meta.topk
+            )
+            return
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -145,11 +160,9 @@ class InspectionModel:
             str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
         )
         self.input_name = self.session.get_inputs()[0].name
-        self.thresholds = Thresholds.from_dict(self.meta.thresholds)
         dens = self.directory / DENSITY_FILE
         two = len(self.session.get_outputs()) >= 2
         self.density = PatchDensity.load(dens) if two and dens.is_file() else None
-        self.distance_ref = float(self.meta.extra.get("distance_ref", 1.0))
 
     def save_meta(self) -> None:
         self.meta.thresholds = self.thresholds.to_dict()
@@ -203,6 +216,11 @@ class InspectionModel:
     ) -> Scored:
         """Score a decoded (H, W, C) uint8 image (from :func:`load_image`)."""
         h, w = img.shape[:2]
+        if self.auto is not None:
+            shape = self.auto.out_shape
+            amask = region_mask(h, w, shape, include, exclude)
+            score, hm = self.auto.score_outputs(self.auto.outputs(img), mask=amask)
+            return Scored(score, hm, h, w)
         mask = region_mask(h, w, self.meta.size, include, exclude)
         score, hm = self.score_batch(normalise(resize(img, self.meta.size))[None], mask)[0]
         return Scored(score, hm, h, w)

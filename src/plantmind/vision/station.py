@@ -213,7 +213,11 @@ class VisionStations:
         final = self.model_dir(station_id)
         staging = final.with_name(f"model.new-{uuid.uuid4().hex[:6]}")
         try:
-            if backbone is None:
+            if backbone is None and getattr(cfg, "auto", False):
+                from plantmind.vision.auto import train_auto
+
+                result = train_auto(good, staging, station_id, cfg, progress, self.root)
+            elif backbone is None:
                 result = train_model(good, staging, station_id, cfg, progress, self.root)
             else:
                 from plantmind.vision.backbone import train_backbone_model

@@ -66,6 +66,18 @@ class TrainConfig:
     max_seconds: float | None = 540.0
     threads: int | None = None
     kinds: tuple[str, ...] = DEFECT_KINDS
+    # the automatic choice (vision/auto.py): candidate extractors (``lite0`` is skipped, with a
+    # note, when its packages are missing), the working size of the pretrained one (the station
+    # net works at ``size``), the edge time budget a candidate must meet, synthetic defects per
+    # held-out good image for the validation, and whether every candidate's files are kept
+    auto: bool = True
+    extractors: tuple[str, ...] = ("station", "lite0")
+    pretrained_size: int = 256
+    max_ms: float = 50.0
+    val_defects: int = 2
+    keep_candidates: bool = False
+    # working shapes longer than this on a side are processed in tiles of this side
+    tile: int = 1024
 
 
 @dataclass
@@ -85,11 +97,13 @@ class ImageCache:
     def __init__(
         self,
         paths: Sequence[Path],
-        size: int,
+        size: int | tuple[int, int],
         folder: Path,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.size = size
+        hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        self.shape = hw
         self.skipped: list[tuple[str, str]] = []
         self.paths: list[Path] = []
         channels: int | None = None
@@ -106,7 +120,7 @@ class ImageCache:
             if channels is None:
                 channels = img.shape[2]
                 mm = np.memmap(
-                    self.file, dtype=np.uint8, mode="w+", shape=(len(paths), size, size, channels)
+                    self.file, dtype=np.uint8, mode="w+", shape=(len(paths), *hw, channels)
                 )
             assert mm is not None
             mm[n] = resize(img, size)
@@ -120,11 +134,15 @@ class ImageCache:
             mm.flush()
             del mm
             self.data = np.memmap(
-                self.file, dtype=np.uint8, mode="r", shape=(len(paths), size, size, self.channels)
+                self.file, dtype=np.uint8, mode="r", shape=(len(paths), *hw, self.channels)
             )
 
     def get(self, i: int) -> np.ndarray:
         return normalise(np.asarray(self.data[i]))
+
+    def raw(self, i: int) -> np.ndarray:
+        """The i-th image as decoded and resized, (H, W, C) uint8."""
+        return np.asarray(self.data[i])
 
     def close(self) -> None:
         self.data = None  # type: ignore[assignment]
@@ -143,15 +161,21 @@ def _batch(
             if rng.random() < 0.5:
                 x = x[:, ::-1, :]
         other = None
-        if cfg.crop and cfg.crop < cfg.size:
-            y0, x0 = rng.integers(0, cfg.size - cfg.crop + 1, size=2)
-            x = x[:, y0 : y0 + cfg.crop, x0 : x0 + cfg.crop]
+        h, w = x.shape[1:]
+        crop = cfg.crop if cfg.crop and cfg.crop < min(h, w) else None
+        if crop:
+            y0, x0 = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+            x = x[:, y0 : y0 + crop, x0 : x0 + crop]
+        elif h != w:
+            s = min(h, w)  # the defect generator works on squares
+            y0, x0 = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
+            x = x[:, y0 : y0 + s, x0 : x0 + s]
         x = np.ascontiguousarray(x)
         if rng.random() < cfg.p_defect:
             other = cache.get(int(rng.integers(0, cache.n)))
-            if cfg.crop and cfg.crop < cfg.size:
-                y0, x0 = rng.integers(0, cfg.size - cfg.crop + 1, size=2)
-                other = np.ascontiguousarray(other[:, y0 : y0 + cfg.crop, x0 : x0 + cfg.crop])
+            s = x.shape[1]
+            y0, x0 = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
+            other = np.ascontiguousarray(other[:, y0 : y0 + s, x0 : x0 + s])
             x, m = add_defect(x, rng, other, cfg.kinds)
         else:
             m = np.zeros(x.shape[1:], dtype=np.float32)
@@ -181,14 +205,16 @@ def _loss(logits: Any, target: Any) -> Any:
     return focal * 10 + dice
 
 
-def export_onnx(net: Any, path: Path, channels: int, size: int) -> None:
-    """Write the heatmap graph (input ``image`` (N, C, S, S), output ``heatmap`` (N, 1, S, S))."""
+def export_onnx(net: Any, path: Path, channels: int, size: int | tuple[int, int]) -> None:
+    """Write the heatmap graph (input ``image`` (N, C, S, S), output ``heatmap`` (N, 1, S, S)
+    and the patch features; ``size`` (h, w) for a non-square working shape)."""
     import torch
 
     from plantmind.vision.net import HeatmapExport
 
     net.eval()
-    dummy = torch.zeros(1, channels, size, size)
+    hw = (size, size) if isinstance(size, int) else size
+    dummy = torch.zeros(1, channels, *hw)
     with warnings.catch_warnings():
         # the TorchScript exporter is deprecated but needs no onnxscript and handles this net
         warnings.simplefilter("ignore")
@@ -219,6 +245,53 @@ def torch_outputs(net: Any, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hm.numpy()[:, 0], feats.numpy()
 
 
+def train_net(
+    cache: ImageCache,
+    train_idx: np.ndarray,
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[Any, int, list[float]]:
+    """Train the station's segmentation net on synthetic defects of the cached good images
+    ``train_idx``; returns the net (eval mode), the last step and the losses."""
+    import torch
+
+    from plantmind.vision.net import SegNet
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    net = SegNet(cache.channels, cfg.widths)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr * _lr_factor(0.0), weight_decay=1e-4)
+
+    net.train()
+    losses: list[float] = []
+    t_train = time.perf_counter()
+    step = 0
+    for step in range(cfg.steps):
+        idx = rng.choice(train_idx, size=min(cfg.batch_size, train_idx.size), replace=False)
+        x, m = _batch(cache, idx, rng, cfg)
+        logits = net(torch.from_numpy(x))
+        loss = _loss(logits, torch.from_numpy(m))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        # progress by steps or by time, whichever is further: with max_seconds the schedule
+        # still anneals to zero when the CPU is slower (or busier) than expected
+        done = (step + 1) / cfg.steps
+        if cfg.max_seconds:
+            done = max(done, (time.perf_counter() - t_train) / cfg.max_seconds)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * _lr_factor(min(done, 1.0))
+        losses.append(loss.item())
+        if progress is not None:
+            progress("training", step + 1, cfg.steps)
+        if done >= 1.0:
+            break
+    net.eval()
+    return net, step, losses
+
+
 def train_model(
     good: Sequence[str | Path],
     out_dir: str | Path,
@@ -230,8 +303,6 @@ def train_model(
     """Train a station model on ``good`` image paths and write ``model.onnx`` + ``model.json``
     to ``out_dir``. ``progress(phase, done, total)`` is called as it goes."""
     import torch
-
-    from plantmind.vision.net import SegNet
 
     cfg = cfg or TrainConfig()
     paths = [Path(p) for p in good]
@@ -256,36 +327,7 @@ def train_model(
                 f"threshold, {MIN_GOOD} to train on)"
             )
         hold_idx, train_idx = np.sort(order[:n_hold]), order[n_hold:]
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        torch.manual_seed(cfg.seed)
-        net = SegNet(cache.channels, cfg.widths)
-        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr * _lr_factor(0.0), weight_decay=1e-4)
-
-        net.train()
-        losses: list[float] = []
-        t_train = time.perf_counter()
-        step = 0
-        for step in range(cfg.steps):
-            idx = rng.choice(train_idx, size=min(cfg.batch_size, train_idx.size), replace=False)
-            x, m = _batch(cache, idx, rng, cfg)
-            logits = net(torch.from_numpy(x))
-            loss = _loss(logits, torch.from_numpy(m))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            # progress by steps or by time, whichever is further: with max_seconds the schedule
-            # still anneals to zero when the CPU is slower (or busier) than expected
-            done = (step + 1) / cfg.steps
-            if cfg.max_seconds:
-                done = max(done, (time.perf_counter() - t_train) / cfg.max_seconds)
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * _lr_factor(min(done, 1.0))
-            losses.append(loss.item())
-            if progress is not None:
-                progress("training", step + 1, cfg.steps)
-            if done >= 1.0:
-                break
+        net, step, losses = train_net(cache, train_idx, cfg, rng, progress)
         net.eval()
         # the good patches' density in the net's feature space (bounded reservoir), from the
         # training images only
