@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -138,6 +139,9 @@ class AlertTracker:
         self._last_hold = np.full(n_a, np.nan)
         self._open: dict[int, Alert] = {}  # asset index -> open or acknowledged alert
         self._latched: set[int] = set()  # resolved by an operator while still active
+        #: the model that raises the alerts (name, version, digest), stamped on each new one
+        #: as ``details["model"]``; set when a delivered detector model is put into service
+        self.model: dict[str, Any] | None = None
 
     # -- operator actions ------------------------------------------------------------------
     def open_alerts(self) -> list[Alert]:
@@ -225,6 +229,8 @@ class AlertTracker:
                 details={"contributions": {self.index.signal_ids[top_sig]: top_text}},
             )
             self._grade(alert, len(sigs), top_channel)
+            if self.model is not None:
+                alert.details["model"] = dict(self.model)
             self._open[a] = alert
             out.opened.append(alert)
             out.events.append(

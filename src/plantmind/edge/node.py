@@ -139,6 +139,22 @@ class EdgeNode:
         if restore:
             self._restore()
 
+    def follow_models(self, models: Any, detector_kind: str = "detector") -> None:
+        """Stamp the version of the delivered ``detector_kind`` model on every alert raised
+        from now on (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything
+        with its ``listeners``; attach before its ``restore()`` at start, so the version
+        restored from disk counts too)."""
+
+        def on_model(loaded: Any, kind: str) -> None:
+            if kind == detector_kind:
+                self.tracker.model = {
+                    "name": loaded.name,
+                    "version": loaded.version,
+                    "digest": loaded.digest,
+                }
+
+        models.listeners.append(on_model)
+
     @functools.cached_property
     def knowledge(self) -> KnowledgeIndex:
         """The knowledge index in ``home/knowledge``, opened on first use (it loads the

@@ -107,6 +107,10 @@ class SiteModels:
         self.deployments: dict[str, dict[str, Any]] = _read(self.home / "deployments.json", {})
         self.refusals: list[dict[str, Any]] = []
         self.changed = threading.Event()
+        #: called with every version put into service (activation, rollback, restore at
+        #: start): what uses the model learns its identity here, e.g. the edge node stamps
+        #: the detector's version on its alerts
+        self.listeners: list[Callable[[LoadedModel, str], None]] = []
         for d in self.deployments.values():  # a restart ends nothing in progress silently
             if d["state"] in ("pending", "downloading", "verifying"):
                 late = time.time() - float(d.get("started", 0)) > self.deploy_timeout_s
@@ -228,6 +232,14 @@ class SiteModels:
             self.high_water[m.name] = max(self.high_water.get(m.name, 0), m.version)
             self.set_state(m.name, m.version, "rolled_back" if rollback else "active")
             self._prune(m.name, {m.version, prev})
+        self._announce(loaded, m.kind)
+
+    def _announce(self, loaded: LoadedModel, kind: str) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(loaded, kind)
+            except Exception:  # a listener's failure must not undo a verified swap
+                log.exception("model listener failed on %s v%s", loaded.name, loaded.version)
 
     def _prune(self, name: str, keep: set[Any]) -> None:
         parent = self.home / "installed" / name
@@ -299,6 +311,7 @@ class SiteModels:
                     self.refuse(name, v, err)
                     continue
                 self.slots.setdefault(name, ModelSlot(name)).swap(loaded)
+                self._announce(loaded, m.kind)
                 if v != cur.get("version"):
                     doc = self.current_doc()
                     doc[name] = {"version": int(v), "digest": m.digest, "since": time.time(),

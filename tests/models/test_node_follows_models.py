@@ -1,0 +1,79 @@
+"""An alert raised after a detector update carries the new version: the edge node follows
+the site's verified models (bundle import here; a pull goes through the same activation),
+a refused version leaves the stamped one as it was, and a restart stamps the version
+restored from disk."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from _models_builders import make_version
+
+from plantmind.core.plant import example_plant_path, load_plant
+from plantmind.detect.robust import RobustConfig
+from plantmind.edge.node import EdgeNode
+from plantmind.models.agent import SiteModels
+from plantmind.models.bundle import export_bundle, import_bundle
+from plantmind.models.registry import Registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "edge"))
+from edge_batches import ticks
+
+NAME = "line1-detector"
+
+
+def _raise(node: EdgeNode, t0: float, rng: np.random.Generator):
+    node.ingest(ticks(node.index, t0, 20, rng, bump={"P-101.bearing_temperature": 0.5}))
+    (alert,) = node.tracker.open_alerts()
+    return alert
+
+
+def test_alerts_after_a_detector_update_carry_its_version(tmp_path, keys):
+    reg = Registry(tmp_path / "reg", keys.root_env)
+    for v in (1, 2):
+        env, files, rb = make_version(keys, tmp_path, v, [0.5, 0.5])
+        for f in files.values():
+            reg.blobs.put_file(f)
+        reg.publish(env, rb)
+    bad_env, bad_files, _ = make_version(keys, tmp_path / "bad", 3, [0.5, 0.5], golden_shift=1.0)
+    for f in bad_files.values():
+        reg.blobs.put_file(f)
+    reg.publish(bad_env)
+
+    plant = load_plant(example_plant_path())
+    node = EdgeNode(
+        plant, tmp_path / "edge", restore=False, detector_config=RobustConfig(warmup=100)
+    )
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    node.follow_models(site)
+    rng = np.random.default_rng(0)
+    try:
+        node.learn(ticks(node.index, 0.0, 300, rng))
+        before = _raise(node, 300.0, rng)
+        assert "model" not in before.details  # no delivered model yet: nothing claimed
+        assert import_bundle(export_bundle(reg, tmp_path / "b1.tar", [(NAME, 1)]), site)[0]["ok"]
+        assert import_bundle(export_bundle(reg, tmp_path / "b2.tar", [(NAME, 2)]), site)[0]["ok"]
+        # a version that fails its golden check is refused: the stamp stays on v2
+        assert not import_bundle(export_bundle(reg, tmp_path / "b3.tar", [(NAME, 3)]), site)[0][
+            "ok"
+        ]
+        assert node.tracker.model is not None and node.tracker.model["version"] == 2
+        assert node.tracker.model["digest"] == site.slots[NAME].current.digest
+    finally:
+        node.close()
+
+    # after a restart the version restored from disk is the one stamped
+    node2 = EdgeNode(
+        plant, tmp_path / "edge2", restore=False, detector_config=RobustConfig(warmup=100)
+    )
+    try:
+        site2 = SiteModels(tmp_path / "site", root=keys.root_env)
+        node2.follow_models(site2)
+        site2.restore()
+        node2.learn(ticks(node2.index, 0.0, 300, rng))
+        after = _raise(node2, 300.0, rng)
+        assert after.details["model"]["name"] == NAME and after.details["model"]["version"] == 2
+    finally:
+        node2.close()
