@@ -24,10 +24,13 @@ def new_keys() -> Keys:
 
 
 def detector_files(folder: Path, weights: list[float], threshold: float = 1.0, *,
-                   golden_shift: float = 0.0) -> dict[str, Path]:  # fmt: skip
+                   golden_shift: float = 0.0, alert_policy: dict[str, float] | None = None,
+                   ) -> dict[str, Path]:  # fmt: skip
     """settings.json + golden.json of a linear detector (golden off by ``golden_shift``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    settings = {"weights": weights, "bias": 0.0, "threshold": threshold}
+    settings: dict[str, Any] = {"weights": weights, "bias": 0.0, "threshold": threshold}
+    if alert_policy is not None:
+        settings["alert_policy"] = alert_policy
     inputs = [[1.0] * len(weights), [0.5] * len(weights)]
     expected = [sum(w * x for w, x in zip(weights, v, strict=True)) + golden_shift for v in inputs]
     (folder / "settings.json").write_text(json.dumps(settings))
@@ -38,9 +41,11 @@ def detector_files(folder: Path, weights: list[float], threshold: float = 1.0, *
 def make_version(keys: Keys, folder: Path, version: int, weights: list[float], *,
                  name: str = "line1-detector", threshold: float = 1.0, golden_shift: float = 0.0,
                  expires_s: float = 86400.0, signer: SigningKey | None = None,
+                 alert_policy: dict[str, float] | None = None,
                  ) -> tuple[dict[str, Any], dict[str, Path], dict[str, Any]]:  # fmt: skip
     """(manifest envelope, files, rollback statement back to v1) of one detector version."""
-    files = detector_files(folder / f"v{version}", weights, threshold, golden_shift=golden_shift)
+    files = detector_files(folder / f"v{version}", weights, threshold, golden_shift=golden_shift,
+                           alert_policy=alert_policy)  # fmt: skip
     env = build_manifest(
         name, "detector", version, files, [signer or keys.targets], expires_s=expires_s,
         golden={"path": "golden.json", "tolerance": 1e-9},

@@ -33,7 +33,9 @@ def _raise(node: EdgeNode, t0: float, rng: np.random.Generator):
 def test_alerts_after_a_detector_update_carry_its_version(tmp_path, keys):
     reg = Registry(tmp_path / "reg", keys.root_env)
     for v in (1, 2):
-        env, files, rb = make_version(keys, tmp_path, v, [0.5, 0.5])
+        # v2 also changes the node's alert policy: it must wait 4 hot samples, not 3
+        policy = {"persist": 4, "critical": 0.95} if v == 2 else None
+        env, files, rb = make_version(keys, tmp_path, v, [0.5, 0.5], alert_policy=policy)
         for f in files.values():
             reg.blobs.put_file(f)
         reg.publish(env, rb)
@@ -61,6 +63,7 @@ def test_alerts_after_a_detector_update_carry_its_version(tmp_path, keys):
         ]
         assert node.tracker.model is not None and node.tracker.model["version"] == 2
         assert node.tracker.model["digest"] == site.slots[NAME].current.digest
+        assert node.tracker.policy.persist == 4 and node.tracker.policy.critical == 0.95
     finally:
         node.close()
 
@@ -75,5 +78,18 @@ def test_alerts_after_a_detector_update_carry_its_version(tmp_path, keys):
         node2.learn(ticks(node2.index, 0.0, 300, rng))
         after = _raise(node2, 300.0, rng)
         assert after.details["model"]["name"] == NAME and after.details["model"]["version"] == 2
+        assert node2.tracker.policy.persist == 4
     finally:
         node2.close()
+
+
+def test_a_detector_version_with_a_bad_alert_policy_is_refused(tmp_path, keys):
+    reg = Registry(tmp_path / "reg", keys.root_env)
+    env, files, rb = make_version(keys, tmp_path, 1, [0.5], alert_policy={"persistence": 3})
+    for f in files.values():
+        reg.blobs.put_file(f)
+    reg.publish(env, rb)
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    row = import_bundle(export_bundle(reg, tmp_path / "b.tar", [(NAME, 1)]), site)[0]
+    assert not row["ok"] and "persistence" in str(row)
+    assert NAME not in site.slots  # nothing half-activated

@@ -15,7 +15,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,13 +140,18 @@ class EdgeNode:
             self._restore()
 
     def follow_models(self, models: Any, detector_kind: str = "detector") -> None:
-        """Stamp the version of the delivered ``detector_kind`` model on every alert raised
-        from now on (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything
-        with its ``listeners``; attach before its ``restore()`` at start, so the version
-        restored from disk counts too)."""
+        """Follow the delivered ``detector_kind`` model: its alert policy (when it carries
+        one) replaces the tracker's, and its version is stamped on every alert raised from
+        now on (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything with its
+        ``listeners``; attach before its ``restore()`` at start, so the version restored from
+        disk counts too)."""
 
         def on_model(loaded: Any, kind: str) -> None:
             if kind == detector_kind:
+                policy = getattr(loaded.model, "alert_policy", None)
+                if policy:
+                    fields = {k: int(v) if k == "persist" else v for k, v in policy.items()}
+                    self.tracker.policy = replace(self.tracker.policy, **fields)
                 self.tracker.model = {
                     "name": loaded.name,
                     "version": loaded.version,

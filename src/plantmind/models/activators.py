@@ -162,11 +162,14 @@ class ModelSlot:
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """A linear anomaly score over a feature vector, alerting above ``threshold``."""
+    """A linear anomaly score over a feature vector, alerting above ``threshold``; with
+    ``alert_policy`` (the fields of :class:`plantmind.detect.alerts.AlertPolicy`), also the
+    edge node's alert policy (see :meth:`plantmind.edge.node.EdgeNode.follow_models`)."""
 
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    alert_policy: dict[str, float] | None = None
 
     def score(self, x: Sequence[float]) -> float:
         return self.bias + sum(w * float(v) for w, v in zip(self.weights, x, strict=False))
@@ -182,8 +185,20 @@ class DetectorSettingsActivator:
         what = f"{manifest.name} v{manifest.version}" if manifest else self.settings_file
         try:
             doc = json.loads(Path(files[self.settings_file]).read_text(encoding="utf-8"))
+            policy = doc.get("alert_policy")
+            if policy is not None:
+                from plantmind.detect.alerts import AlertPolicy
+
+                unknown = set(policy) - set(AlertPolicy.__dataclass_fields__)
+                if unknown:
+                    raise ValueError(f"alert_policy has unknown fields {sorted(unknown)}")
+                policy = {k: float(v) for k, v in policy.items()}
+                AlertPolicy(**policy)
             return DetectorSettings(
-                tuple(float(w) for w in doc["weights"]), float(doc["bias"]), float(doc["threshold"])
+                tuple(float(w) for w in doc["weights"]),
+                float(doc["bias"]),
+                float(doc["threshold"]),
+                policy,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise TrustError("load", f"{what}: {exc}") from None
