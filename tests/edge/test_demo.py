@@ -70,6 +70,10 @@ def test_demo_serves_the_api_while_running(tmp_path):
                 seen["health"] = (await client.get("/health")).json()
                 seen["anonymous"] = (await client.get("/api/assets")).status_code
                 seen["assets"] = (await client.get("/api/assets", headers=auth)).json()
+                # the README's question: the demo indexed the plant's documents at start
+                q = {"question": "P-101 brg temp high, what to check?", "asset": "P-101"}
+                r = await client.post("/assist/ask", json=q, headers=auth, timeout=30)
+                seen["answer"] = r.json()
 
         def on_progress(p: DemoProgress) -> None:
             if p.url and "url" not in seen:
@@ -84,6 +88,12 @@ def test_demo_serves_the_api_while_running(tmp_path):
     assert seen["health"]["status"] == "ok"
     assert len(seen["assets"]) == 5
     assert seen["anonymous"] == 401
+    answer = seen["answer"]
+    assert answer.get("declined") is False and answer["citations"], answer
+    assert (
+        seen["summary"]["knowledge"]["documents"] >= 5
+        and not seen["summary"]["knowledge"]["failed"]
+    )
     hub = seen["summary"]["hub"]  # the in-process hub got what the site's policy lets out
     assert hub["sites"] == 1 and hub["outbox"]["queued"] == 0
     assert set(hub["events_by_category"]) <= {"alerts", "health", "aggregates"}

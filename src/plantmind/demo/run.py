@@ -145,11 +145,33 @@ def _live_faults(plant: Plant, live_s: float, offset_s: float) -> list[Fault]:
     return faults
 
 
+def index_plant_documents(node: Any, plant: Plant, plant_path: Path) -> dict[str, Any]:
+    """Index the plant's document folders (``sites[].documents``, relative to plant.yaml) and
+    its sensor sheet in the node's knowledge index, as ``plantmind docs add`` with no path
+    would: the assistant answers from the first question, and the embedding model (when
+    installed) is loaded here, before the page opens, not on the first question."""
+    targets: list[Path] = []
+    for site in plant.sites:
+        for folder in site.documents:
+            f = Path(folder.path)
+            targets.append(f if f.is_absolute() else plant_path.parent / f)
+    targets.append(plant_path)
+    index = node.knowledge
+    results = index.add(targets)
+    return {
+        "documents": len(index.documents()),
+        "chunks": index.size,
+        "failed": [r.error for r in results if r.status == "failed"],
+        "embedder": getattr(index.embedder, "name", None),
+    }
+
+
 async def run_demo(
     cfg: DemoConfig, on_progress: Callable[[DemoProgress], None] | None = None
 ) -> dict[str, Any]:
     """Run the demo; returns the summary (also what ``--summary-json`` writes)."""
-    plant = load_plant(cfg.plant_path or example_plant_path())
+    plant_path = cfg.plant_path or example_plant_path()
+    plant = load_plant(plant_path)
     if cfg.port is not None:
         from plantmind.edge.server import check_port
 
@@ -196,7 +218,11 @@ async def run_demo(
             prog.samples += len(batch)
             report(prog)
             await asyncio.sleep(0)
-        # 2. the API, then the live plant
+        # 2. the plant's documents, so the assistant answers from the first question
+        prog.phase = "indexing documents"
+        report(prog)
+        knowledge = await asyncio.to_thread(index_plant_documents, node, plant, plant_path)
+        # 3. the API, then the live plant
         if cfg.port is not None:
             server, task = await edge.serve(cfg.host, cfg.port)
             port = server.servers[0].sockets[0].getsockname()[1] if server.servers else cfg.port
@@ -253,6 +279,7 @@ async def run_demo(
                 "home": str(cfg.home),
                 "hub": {**hub.counts(), "outbox": uplink.stats()},
                 "inspection": parts.summary(),
+                "knowledge": knowledge,
                 "health": [s.to_dict() for s in health.snapshot()],
             }
         )
