@@ -73,10 +73,17 @@ def run_assistant_bench(
     embed: bool = True,
     llm: ChatClient | None = None,
     progress: Callable[[str], None] = print,
+    lockbox: bool = False,
+    baselines: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; writes ``out/answers.jsonl`` and ``out/summary.json`` and returns
-    the summary. The index is built fresh in ``out/index``."""
-    questions = load_questions(qa)
+    the summary. The index is built fresh in ``out/index``.
+
+    Questions marked ``"lockbox": true`` are left out unless ``lockbox`` is set, which
+    scores those alone (evaluate them once, at the end). ``by_style`` gives the figures per
+    ``style`` field; ``baselines`` adds the plain recipes of
+    :mod:`plantmind.bench.assistant_baselines` over the same chunks."""
+    questions = [q for q in load_questions(qa) if bool(q.get("lockbox")) == lockbox]
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "index", ignore_errors=True)
     t_open = time.perf_counter()
@@ -127,11 +134,16 @@ def run_assistant_bench(
                 gold = _gold(q)
                 ranks = [i for i, c in enumerate(ans.retrieved) if _matches(c, gold)]
                 row["gold_rank"] = ranks[0] + 1 if ranks else None
+                row["top_retrieved"] = [[c.source, c.page] for c in ans.retrieved[:5]]
                 hit1 += int(bool(ranks) and ranks[0] == 0)
                 hit5 += int(bool(ranks) and ranks[0] < 5)
                 wrongly_declined += int(ans.declined)
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             rows.append(row)
+    by_style = _by_style(questions, rows)
+    baseline_figures = (
+        _run_baselines(index, questions, embed=embed, progress=progress) if baselines else None
+    )
     index.close()
     summary = {
         "questions": len(questions),
@@ -160,6 +172,102 @@ def run_assistant_bench(
         "failed_files": [r.error for r in failed],
         "dense": index.embedder is not None,
         "model": llm.name if llm is not None else None,
+        "lockbox": lockbox,
+        "by_style": by_style,
     }
+    if baseline_figures is not None:
+        summary["baselines"] = baseline_figures
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _figures(qs: list[dict[str, Any]], ranks: list[int | None], declined: list[bool]) -> dict:
+    """hit@1/hit@5 (rank 1-based or None), declines, over answerable/unanswerable ``qs``."""
+    ans = [i for i, q in enumerate(qs) if not q.get("unanswerable") and q.get("source")]
+    una = [i for i, q in enumerate(qs) if q.get("unanswerable")]
+
+    def frac(xs: list[bool]) -> float | None:
+        return round(sum(xs) / len(xs), 4) if xs else None
+
+    return {
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "hit_at_1": frac([ranks[i] == 1 for i in ans]),
+        "hit_at_5": frac([ranks[i] is not None and ranks[i] <= 5 for i in ans]),  # type: ignore[operator]
+        "answerable_wrongly_declined": frac([declined[i] for i in ans]),
+        "unanswerable_declined": frac([declined[i] for i in una]),
+    }
+
+
+def _by_style(qs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, dict]:
+    styles = sorted({str(q.get("style", "unstyled")) for q in qs})
+    out = {}
+    for st in styles:
+        idx = [i for i, q in enumerate(qs) if str(q.get("style", "unstyled")) == st]
+        out[st] = _figures(
+            [qs[i] for i in idx],
+            [rows[i].get("gold_rank") for i in idx],
+            [bool(rows[i]["declined"]) for i in idx],
+        )
+    return out
+
+
+def _run_baselines(
+    index: KnowledgeIndex,
+    qs: list[dict[str, Any]],
+    *,
+    embed: bool,
+    progress: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Each plain recipe's figures over all questions and per style (they decline nothing;
+    ``score_auc`` says how well a threshold on their top score would separate)."""
+    from plantmind.bench.assistant_baselines import auc, build_baselines, pages_in_order
+
+    chunks = list(index._chunks)
+    encoder = None
+    if embed and index.embedder is not None:
+        from plantmind.knowledge.embed import load_embedder
+
+        try:
+            long = load_embedder(max_tokens=256)  # the model's own limit, windows ≤ 250
+            encoder = long.encode
+        except Exception as exc:  # the index's embedder works, so this should too
+            progress(f"baselines: no 256-token embedder ({exc}); using the index's")
+            encoder = index.embedder.encode
+    vectors = None  # the index holds window vectors now: whole chunks are embedded afresh
+    t0 = time.perf_counter()
+    recipes = build_baselines(chunks, encoder, chunk_vectors=vectors, progress=progress)
+    progress(f"baselines built in {time.perf_counter() - t0:.1f} s")
+    out: dict[str, dict[str, Any]] = {}
+    for b in recipes:
+        ranks: list[int | None] = []
+        top: list[float] = []
+        lat: list[float] = []
+        for q in qs:
+            t = time.perf_counter()
+            order, score = b.rank(str(q["question"]))
+            lat.append((time.perf_counter() - t) * 1e3)
+            top.append(score)
+            gold = _gold(q) if q.get("source") else []
+            pages = pages_in_order(chunks, order, k=5)
+            hit = [
+                i
+                for i, c in enumerate(pages)
+                if _matches(Citation(c.source, c.page, None, 0.0), gold)
+            ]
+            ranks.append(hit[0] + 1 if hit else None)
+        fig = _figures(qs, ranks, [False] * len(qs))
+        fig["score_auc"] = auc(
+            [s for s, q in zip(top, qs, strict=True) if not q.get("unanswerable")],
+            [s for s, q in zip(top, qs, strict=True) if q.get("unanswerable")],
+        )
+        fig["latency_p95_ms"] = round(float(np.percentile(lat, 95)), 2) if lat else None
+        styles = sorted({str(q.get("style", "unstyled")) for q in qs})
+        fig["by_style"] = {}
+        for st in styles:
+            idx = [i for i, q in enumerate(qs) if str(q.get("style", "unstyled")) == st]
+            fig["by_style"][st] = _figures(
+                [qs[i] for i in idx], [ranks[i] for i in idx], [False] * len(idx)
+            )
+        out[b.name] = fig
+    return out

@@ -241,12 +241,55 @@ def bench_assistant(
     qa: Annotated[Path, typer.Option(help="Questions, JSON lines (id, question, source, page).")],
     out: Annotated[Path, typer.Option(help="Where answers.jsonl and summary.json go.")],
     no_embed: Annotated[bool, typer.Option("--no-embed", help="BM25 only.")] = False,
+    baselines: Annotated[
+        bool, typer.Option("--baselines", help="Also the plain recipes, in one table.")
+    ] = False,
+    lockbox: Annotated[
+        bool, typer.Option("--lockbox", help="Score only the lockbox questions (once, at the end).")
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
 ) -> None:
-    """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion."""
+    """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion;
+    per question style, and with ``--baselines`` the plain recipes beside plantmind."""
     from plantmind.bench.assistant import run_assistant_bench
 
-    s = run_assistant_bench(corpus, qa, out, embed=not no_embed, progress=console.print)
-    _print_figures(s)
+    s = run_assistant_bench(
+        corpus,
+        qa,
+        out,
+        embed=not no_embed,
+        progress=console.print,
+        lockbox=lockbox,
+        baselines=baselines,
+    )
+    _print_figures({k: v for k, v in s.items() if k not in ("by_style", "baselines")})
+    from rich import box
+
+    table = Table(
+        title="page-level retrieval and declines" + (" (lockbox)" if lockbox else ""),
+        box=box.SIMPLE,
+    )
+    for col in ("recipe", "style", "n", "hit@1", "hit@5", "ans.decl", "unans.decl", "AUC"):
+        table.add_column(
+            col, no_wrap=True, min_width={"recipe": 13, "style": 10}.get(col, max(len(col), 5))
+        )
+    recipes: dict[str, Any] = {"plantmind": {**s, "by_style": s["by_style"]}}
+    recipes.update(s.get("baselines") or {})
+
+    def cell(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    for name, fig in recipes.items():
+        rows = [("all", fig), *fig.get("by_style", {}).items()]
+        for style, f in rows:
+            table.add_row(
+                name, style, cell(f.get("answerable", 0) + f.get("unanswerable", 0)),
+                cell(f.get("hit_at_1")), cell(f.get("hit_at_5")),
+                cell(f.get("answerable_wrongly_declined")), cell(f.get("unanswerable_declined")),
+                cell(f.get("score_auc")) if style == "all" else "",
+            )  # fmt: skip
+    console.print(table)
+    _write_json(s, json_out)
 
 
 @bench_app.command("inspect")

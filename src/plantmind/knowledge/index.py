@@ -60,6 +60,14 @@ BM25_B = 0.45
 MAX_QUERY_TERMS = 64
 # Contents and index pages mention every topic and explain none; they rank behind text.
 KIND_WEIGHT = {"toc": 0.25}
+# Windowed embeddings: MiniLM reads at most 128 word pieces, and most manual chunks are
+# longer, so a chunk is embedded as overlapping windows of EMBED_WINDOW words (~120 word
+# pieces) every EMBED_STRIDE words, at most EMBED_MAX_WINDOWS of them, stored together in
+# its embedding blob; a chunk's cosine is its best window's. The embedder key in the meta
+# table carries the window settings, so an index embedded otherwise is re-embedded.
+EMBED_WINDOW = 90
+EMBED_STRIDE = 70
+EMBED_MAX_WINDOWS = 6
 
 # The index's migrations (plantmind.store.sqlite, owner "knowledge.index"): append-only. 1 is
 # exactly what the index created on every open before versioning, so its files upgrade in
@@ -255,11 +263,11 @@ class KnowledgeIndex:
             return
         row = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
         with self._db:
-            if row is None or row[0] != self.embedder.name:
+            if row is None or row[0] != self._embed_key:
                 self._db.execute("UPDATE chunks SET embedding = NULL")
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('embedder', ?)",
-                    (self.embedder.name,),
+                    (self._embed_key,),
                 )
         rows = self._db.execute(
             "SELECT id, section, kind, text FROM chunks WHERE embedding IS NULL"
@@ -269,14 +277,35 @@ class KnowledgeIndex:
         log.info("embedding %d stored chunk(s) for %s", len(rows), self.embedder.name)
         for start in range(0, len(rows), 256):
             part = rows[start : start + 256]
-            vecs = self.embedder.encode([_embed_text(s, k, t) for _, s, k, t in part])
+            blobs = self._embed_blobs([(s, k, t) for _, s, k, t in part])
             with self._db:
                 self._db.executemany(
                     "UPDATE chunks SET embedding = ? WHERE id = ?",
-                    [(v.tobytes(), r[0]) for v, r in zip(vecs, part, strict=True)],
+                    [(b, r[0]) for b, r in zip(blobs, part, strict=True)],
                 )
         with self._db:
             self._bump()
+
+    @property
+    def _embed_key(self) -> str:
+        assert self.embedder is not None
+        return f"{self.embedder.name}+win{EMBED_WINDOW}/{EMBED_STRIDE}/{EMBED_MAX_WINDOWS}"
+
+    def _embed_blobs(self, parts: Sequence[tuple[str | None, str, str]]) -> list[bytes]:
+        """Each chunk's window vectors, one blob per chunk ((section, kind, text) each)."""
+        assert self.embedder is not None
+        texts: list[str] = []
+        counts: list[int] = []
+        for section, kind, text in parts:
+            wins = embed_windows(section, kind, text)
+            texts.extend(wins)
+            counts.append(len(wins))
+        vecs = self.embedder.encode(texts)
+        out, at = [], 0
+        for c in counts:
+            out.append(vecs[at : at + c].astype(np.float32).tobytes())
+            at += c
+        return out
 
     def _reload(self, progress: ProgressFn | None = None) -> None:
         """Rebuild the in-memory search state from the stored chunks.
@@ -293,8 +322,25 @@ class KnowledgeIndex:
         vocab: dict[str, int] = {}
         df: list[int] = []
         has_vec: list[bool] = []
-        vec_rows: list[tuple[int, bytes]] = []
         total = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        # Window vectors, chunk by chunk in order (a chunk without vectors holds one zero
+        # row), and where each chunk's rows start: a chunk's cosine is the maximum over its
+        # rows (np.maximum.reduceat). The matrix is sized by SQL first and filled from the
+        # cursor, so the blobs are never all held beside it (a 20 MB manual: ~50,000
+        # windows, 78 MB). float32: numpy's float16 products are 6x slower.
+        vectors: np.ndarray | None = None
+        if dim:
+            size, valid = self._db.execute(
+                "SELECT COALESCE(SUM(CASE WHEN embedding IS NOT NULL AND LENGTH(embedding) > 0 "
+                "AND LENGTH(embedding) % ? = 0 THEN LENGTH(embedding) / ? ELSE 1 END), 0), "
+                "COALESCE(SUM(CASE WHEN embedding IS NOT NULL AND LENGTH(embedding) > 0 "
+                "AND LENGTH(embedding) % ? = 0 THEN 1 ELSE 0 END), 0) FROM chunks",
+                (4 * dim, 4 * dim, 4 * dim),
+            ).fetchone()
+            if valid:
+                vectors = np.zeros((int(size), dim), dtype=np.float32)
+        starts: list[int] = []
+        at = 0
         cursor = self._db.execute(
             "SELECT id, doc_id, source, page, section, kind, text, asset, date, embedding "
             "FROM chunks ORDER BY doc_id, ord"
@@ -307,9 +353,16 @@ class KnowledgeIndex:
             for term_id in set(row):
                 df[term_id] += 1
             blob = r[9]
-            ok = bool(blob is not None and dim and len(blob) == 4 * dim)
-            if ok:
-                vec_rows.append((len(chunks), blob))
+            ok = bool(blob is not None and dim and len(blob) and len(blob) % (4 * dim) == 0)
+            starts.append(at)
+            if vectors is not None:
+                rows_here = len(blob) // (4 * dim) if ok else 1
+                if at + rows_here > len(vectors):  # rows added since the count
+                    grow = np.zeros((max(rows_here, len(vectors) // 8), dim), dtype=np.float32)
+                    vectors = np.concatenate([vectors, grow])
+                if ok:
+                    vectors[at : at + rows_here] = np.frombuffer(blob, np.float32).reshape(-1, dim)
+                at += rows_here
             has_vec.append(ok)
             chunks.append(c)
             ids.append(row)
@@ -317,12 +370,9 @@ class KnowledgeIndex:
                 progress("index", "", len(chunks), total)
         if progress is not None:
             progress("index", "", len(chunks), len(chunks))
-        vectors = None
-        if vec_rows:
-            vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-            for i, blob in vec_rows:
-                vectors[i] = np.frombuffer(blob, dtype=np.float32)
-        del vec_rows
+        if vectors is not None:
+            vectors = vectors[:at]
+        self._starts = np.array(starts, dtype=np.int64)
         bm25 = None
         if chunks:
             import bm25s
@@ -453,10 +503,7 @@ class KnowledgeIndex:
                 part = chunks[start : start + _BATCH]
                 vectors: list[bytes | None] = [None] * len(part)
                 if self.embedder is not None:
-                    vecs = self.embedder.encode(
-                        [_embed_text(c.section, c.kind, c.text) for c in part]
-                    )
-                    vectors = [v.tobytes() for v in vecs]
+                    vectors = list(self._embed_blobs([(c.section, c.kind, c.text) for c in part]))
                     if progress is not None:
                         progress("embed", path, start + len(part), len(chunks))
                 self._db.executemany(
@@ -470,7 +517,7 @@ class KnowledgeIndex:
             if self.embedder is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('embedder', ?)",
-                    (self.embedder.name,),
+                    (self._embed_key,),
                 )
             self._bump()
         return AddResult(
@@ -559,7 +606,8 @@ class KnowledgeIndex:
         dense_used = False
         if dense and self.embedder is not None and self._vectors is not None:
             qv = self.embedder.encode([query[:2000]])[0]
-            cos = np.where(self._has_vec & (weight > 0), self._vectors @ qv, 0.0)
+            best = np.maximum.reduceat((self._vectors @ qv).astype(np.float64), self._starts)
+            cos = np.where(self._has_vec & (weight > 0), best, 0.0)
             # Same demotion for contents pages as in BM25, in cosine units.
             cos_w = np.where(weight < 1, cos - 0.15, cos)
             fused = fused + DENSE_WEIGHT * np.maximum(cos_w, 0.0)
@@ -662,3 +710,17 @@ def _embed_text(section: str | None, kind: str, text: str) -> str:
     if section and kind not in ("toc", "work_order"):
         return f"{section}: {text}"
     return text
+
+
+def embed_windows(section: str | None, kind: str, text: str) -> list[str]:
+    """The texts a chunk is embedded as: overlapping word windows (see ``EMBED_WINDOW``),
+    each with the chunk's heading; a short chunk, a contents page or a work order is one."""
+    words = text.split()
+    if kind in ("toc", "work_order") or len(words) <= EMBED_WINDOW:
+        return [_embed_text(section, kind, text)]
+    out = []
+    for start in range(0, len(words), EMBED_STRIDE):
+        out.append(_embed_text(section, kind, " ".join(words[start : start + EMBED_WINDOW])))
+        if start + EMBED_WINDOW >= len(words) or len(out) == EMBED_MAX_WINDOWS:
+            break
+    return out

@@ -75,6 +75,13 @@ SHORTHAND: dict[str, str] = {
     "oem": "original equipment manufacturer", "tbo": "time between overhaul",
     "maint": "maintenance", "mnt": "maintenance", "req": "required",
     "reqd": "required", "w/shop": "workshop", "wksp": "workshop",
+    # engines and powerplants (general usage of engine shops, not from any question set)
+    "cht": "cylinder head temperature", "egt": "exhaust gas temperature",
+    "itt": "interstage turbine temperature", "oat": "outside air temperature",
+    "recip": "reciprocating", "fadec": "full authority digital engine control",
+    "fcu": "fuel control unit", "apu": "auxiliary power unit", "fod": "foreign object damage",
+    "gov": "governor", "turbo": "turbocharger", "accy": "accessory", "mixt": "mixture",
+    "intk": "intake", "bstr": "booster", "fwd": "forward", "dia": "diameter",
     }  # fmt: skip
 
 
