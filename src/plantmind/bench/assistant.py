@@ -219,8 +219,10 @@ def _run_baselines(
     embed: bool,
     progress: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
-    """Each plain recipe's figures over all questions and per style (they decline nothing;
-    ``score_auc`` says how well a threshold on their top score would separate)."""
+    """Each plain recipe's figures over all questions and per style. A plain recipe has no
+    decline rule of its own, so it gets the plain one: a cut on its top score, set where it
+    declines 90 % of the unanswerable questions of the *other* styles (leave-one-style-out;
+    see :func:`score_cut_declines`); ``score_auc`` says how well any cut could separate."""
     from plantmind.bench.assistant_baselines import auc, build_baselines, pages_in_order
 
     chunks = list(index._chunks)
@@ -256,7 +258,8 @@ def _run_baselines(
                 if _matches(Citation(c.source, c.page, None, 0.0), gold)
             ]
             ranks.append(hit[0] + 1 if hit else None)
-        fig = _figures(qs, ranks, [False] * len(qs))
+        declined = score_cut_declines(qs, top)
+        fig = _figures(qs, ranks, declined)
         fig["score_auc"] = auc(
             [s for s, q in zip(top, qs, strict=True) if not q.get("unanswerable")],
             [s for s, q in zip(top, qs, strict=True) if q.get("unanswerable")],
@@ -267,7 +270,36 @@ def _run_baselines(
         for st in styles:
             idx = [i for i, q in enumerate(qs) if str(q.get("style", "unstyled")) == st]
             fig["by_style"][st] = _figures(
-                [qs[i] for i in idx], [ranks[i] for i in idx], [False] * len(idx)
+                [qs[i] for i in idx], [ranks[i] for i in idx], [declined[i] for i in idx]
             )
         out[b.name] = fig
+    return out
+
+
+def score_cut_declines(
+    qs: list[dict[str, Any]], top: list[float], target: float = 0.9
+) -> list[bool]:
+    """Declines of a plain score cut: a question is declined when its top retrieval score is
+    below a cut set, on the questions of the other styles, at the lowest score that declines
+    ``target`` of their unanswerable ones. With one style only, the cut is set on all the
+    questions (in-sample, so it flatters the recipe).
+
+    >>> qs = [{"style": "a", "unanswerable": True}, {"style": "a"},
+    ...       {"style": "b", "unanswerable": True}, {"style": "b"}]
+    >>> score_cut_declines(qs, [1.0, 5.0, 2.0, 1.5])
+    [True, False, False, False]
+    """
+    styles = sorted({str(q.get("style", "unstyled")) for q in qs})
+    out = [False] * len(qs)
+    for st in styles:
+        fit = [i for i, q in enumerate(qs) if len(styles) == 1 or q.get("style", "unstyled") != st]
+        una = sorted(top[i] for i in fit if qs[i].get("unanswerable"))
+        if not una:
+            continue
+        # the cut just above the target share of unanswerable top scores
+        k = min(len(una) - 1, max(0, int(np.ceil(target * len(una))) - 1))
+        cut = una[k]
+        for i, q in enumerate(qs):
+            if str(q.get("style", "unstyled")) == st:
+                out[i] = top[i] <= cut
     return out
