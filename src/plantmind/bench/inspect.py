@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from plantmind.vision.auto import auroc
 from plantmind.vision.images import load_image, normalise, resize
 from plantmind.vision.runtime import InspectionModel
 from plantmind.vision.train import TrainConfig, train_model
@@ -38,19 +39,6 @@ __all__ = [
 ]
 
 DEFECT_CLASSES = ("Blowhole", "Break", "Crack", "Fray", "Uneven")
-
-
-def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann–Whitney U with average ranks for ties)."""
-    from scipy.stats import rankdata
-
-    y = np.asarray(labels).astype(bool).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(s)
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def histogram_auroc(pos: np.ndarray, neg: np.ndarray) -> float:
