@@ -93,3 +93,43 @@ def test_a_detector_version_with_a_bad_alert_policy_is_refused(tmp_path, keys):
     row = import_bundle(export_bundle(reg, tmp_path / "b.tar", [(NAME, 1)]), site)[0]
     assert not row["ok"] and "persistence" in str(row)
     assert NAME not in site.slots  # nothing half-activated
+
+
+def test_edge_service_pulls_a_detector_version_and_its_alerts_carry_it(tmp_path, keys):
+    """`plantmind edge run --models-hub`: the agent runs in the edge process, pulls over
+    HTTP, and the running node's next alert names the delivered version."""
+    import asyncio
+    import time
+
+    from plantmind.bench.rollout import HubThread
+    from plantmind.edge.service import EdgeService
+    from plantmind.models.client import HubClient
+
+    hub = HubThread(tmp_path / "hub", keys.root_env, tick_s=0)
+    plant = load_plant(example_plant_path())
+    service = EdgeService(
+        plant, tmp_path / "edge", site="riverside", restore=False,
+        detector_config=RobustConfig(warmup=100),
+    )  # fmt: skip
+    try:
+        env, files, rb = make_version(keys, tmp_path / "pub", 1, [0.5], alert_policy={"persist": 2})
+        with HubClient(hub.url, hub.token("engineer")) as c:
+            c.publish(env, files, rb)
+        hub.rollout.deploy(NAME, 1, ["riverside"], canary=0, bake_s=0)
+        agent = service.follow_hub_models(
+            hub.url, hub.token("operator", "riverside"), root=keys.root_env, interval_s=0.2
+        )
+        deadline = time.monotonic() + 20
+        while service.node.tracker.model is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.node.tracker.model is not None, agent.report()
+        assert service.node.tracker.policy.persist == 2
+        rng = np.random.default_rng(1)
+        service.learn(ticks(service.node.index, 0.0, 300, rng))
+        alert = _raise(service.node, 300.0, rng)
+        assert alert.details["model"] == {
+            "name": NAME, "version": 1, "digest": agent.slots[NAME].current.digest,
+        }  # fmt: skip
+    finally:
+        asyncio.run(service.close())
+        hub.close()

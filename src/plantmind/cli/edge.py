@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -45,6 +46,16 @@ def edge_run(
     ] = None,
     speed: Annotated[float, typer.Option(help="Simulator speed (1 = real time).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    models_hub: Annotated[
+        str | None,
+        typer.Option(
+            help="Hub to pull signed models from, http(s)://host:port (outbound only; token "
+            "from $PLANTMIND_HUB_TOKEN; the trusted root from --models-root on first start)."
+        ),
+    ] = None,
+    models_root: Annotated[
+        Path | None, typer.Option(help="root.json from `plantmind models keygen` (first start).")
+    ] = None,
     drain_seconds: Annotated[
         float, typer.Option(help="On stop, seconds to keep sending the outbox to the hub.")
     ] = 10.0,
@@ -73,7 +84,7 @@ def edge_run(
     if source == "connectors" and not has_connectors:
         raise fail("--source connectors: the plant defines no connectors (sites[].connectors)")
     try:
-        site_id = pick_site(model, site, required=hub is not None)
+        site_id = pick_site(model, site, required=hub is not None or models_hub is not None)
     except SiteError as exc:
         raise fail(str(exc)) from None
 
@@ -108,6 +119,17 @@ def edge_run(
         # live health and RUL for every asset kind with a model under <home>/health/models
         # (`plantmind health train`); the others get a deviation-based health index
         service = EdgeService(model, root, site=site_id, transport=transport)
+        if models_hub:
+            import json
+
+            token = os.environ.get("PLANTMIND_HUB_TOKEN")
+            if not token:
+                raise fail("--models-hub needs an operator token in $PLANTMIND_HUB_TOKEN")
+            trust = json.loads(models_root.read_text(encoding="utf-8")) if models_root else None
+            try:
+                service.follow_hub_models(models_hub, token, root=trust)
+            except Exception as exc:  # no trusted root yet, a bad root file: say which
+                raise fail(f"--models-hub: {exc}") from None
         service.start()
         feed: Source | None = None
         if source == "simulator":

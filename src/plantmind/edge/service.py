@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plantmind.core.ids import now
 from plantmind.core.plant import Plant
@@ -115,6 +116,33 @@ class EdgeService:
             self.uplink.attach(self.node)
             self.health.listeners.append(self.uplink.health)
         self._stations: VisionStations | None = None
+        self.models_agent: Any = None
+        self._models_thread: threading.Thread | None = None
+
+    def follow_hub_models(
+        self,
+        hub_url: str,
+        token: str,
+        *,
+        root: dict[str, Any] | None = None,
+        interval_s: float = 30.0,
+    ) -> Any:
+        """Run the signed-model agent (:class:`plantmind.models.agent.EdgeAgent`, state in
+        ``<home>/models``) in this process, pulling from the hub every ``interval_s``
+        (outbound only); the node follows its detector versions (alert policy, and the
+        version on every new alert). ``root``: the trusted root, needed on the first start."""
+        from plantmind.models.agent import EdgeAgent
+
+        if self.site_id is None:
+            raise ValueError("following the hub's models needs the site id (site=...)")
+        agent = EdgeAgent(
+            hub_url, self.site_id, token, self.home / "models", root=root, interval_s=interval_s
+        )
+        self.node.follow_models(agent)  # before the agent restores what is on disk
+        self.models_agent = agent
+        self._models_thread = threading.Thread(target=agent.run, name="models-agent", daemon=True)
+        self._models_thread.start()
+        return agent
 
     # -- parts -----------------------------------------------------------------------------
     @property
@@ -222,7 +250,14 @@ class EdgeService:
         return empty
 
     async def close(self) -> None:
-        """Stop the uplink, then close the stations and the node (state saved)."""
+        """Stop the model agent and the uplink, then close the stations and the node (state
+        saved)."""
+        if self.models_agent is not None:
+            self.models_agent.stop()
+            if self._models_thread is not None:
+                await asyncio.to_thread(self._models_thread.join, 35.0)
+            self.models_agent.close()
+            self.models_agent = None
         if self.uplink is not None:
             await self.uplink.close()
         if self._stations is not None:
