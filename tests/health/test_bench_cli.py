@@ -101,3 +101,42 @@ def test_health_cli_bad_input(tmp_path):
     r = runner.invoke(app, ["health", "predict", "--history", str(tmp_path / "censored.csv"),
                             "--model", "nothing", "--home", str(tmp_path)])  # fmt: skip
     assert r.exit_code == 2 and "no model.json" in r.output
+
+
+def test_health_train_publish_signs_and_uploads_a_version_sites_can_verify(tmp_path):
+    """`health train --publish N --keys DIR`: the artifact goes to the hub's registry as
+    version N of kind health, with golden inputs from the training runs, and a site that
+    imports it reproduces the golden scores (else the import would refuse it)."""
+    import json
+
+    from plantmind.bench.rollout import HubThread
+    from plantmind.models.agent import SiteModels
+    from plantmind.models.bundle import export_bundle, import_bundle
+
+    keys = tmp_path / "keys"
+    assert runner.invoke(app, ["models", "keygen", "--keys", str(keys)]).exit_code == 0
+    root = json.loads((keys / "root.json").read_text())
+    _csv(tmp_path / "train.csv", make_fleet(12, seed=0))
+    r = runner.invoke(app, ["health", "train", "--history", str(tmp_path / "train.csv"),
+                            "--name", "pump-rul", "--publish", "1", "--home",
+                            str(tmp_path / "h0")])  # fmt: skip
+    assert r.exit_code != 0 and "--keys" in r.output  # refused before training
+    hub = HubThread(tmp_path / "hub", root, tick_s=0)
+    try:
+        env = {"PLANTMIND_HUB": hub.url, "PLANTMIND_TOKEN": hub.token("engineer")}
+        r = runner.invoke(app, ["health", "train", "--history", str(tmp_path / "train.csv"),
+                                "--name", "pump-rul", "--cap", "60", "--home",
+                                str(tmp_path / "home"), "--publish", "1", "--keys", str(keys)],
+                          env=env)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert "published pump-rul v1" in r.output
+        bundle = export_bundle(hub.registry, tmp_path / "b.tar", [("pump-rul", 1)])
+    finally:
+        hub.close()
+    site = SiteModels(tmp_path / "site", root=root)
+    (row,) = import_bundle(bundle, site)
+    assert row["ok"], row
+    m = json.loads(
+        (tmp_path / "site" / "installed" / "pump-rul" / "1" / "manifest.json").read_text()
+    )
+    assert m["signed"]["kind"] == "health" and m["signed"]["golden"]["path"] == "golden.json"

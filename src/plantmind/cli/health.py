@@ -81,12 +81,25 @@ def health_train(
         bool, typer.Option(help="Every asset in the CSV ran to failure at its last row.")
     ] = False,
     home: HomeOpt = None,
+    publish: Annotated[
+        int | None,
+        typer.Option(
+            help="Also sign the artifact as this version of model NAME (kind health) and "
+            "publish it to the hub's registry ($PLANTMIND_HUB, $PLANTMIND_TOKEN), with golden "
+            "inputs from the training runs' last rows."
+        ),
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="Signing keys for --publish (`plantmind models keygen`).")
+    ] = None,
 ) -> None:
     """Train a remaining-life model (CPU, minutes at most) and save it with its metadata."""
     from plantmind.health.artifact import save_model
     from plantmind.health.history import HistoryError
     from plantmind.health.rul import RulConfig, RulModel
 
+    if publish is not None and keys is None:
+        raise _fail("--publish needs --keys (the folder `plantmind models keygen` made)")
     try:
         hist = _read(history, settings, all_failed, True if all_failed else None)
         model = RulModel(RulConfig(cap=cap))
@@ -110,6 +123,27 @@ def health_train(
         f"{m['train_seconds']:.1f} s",
         highlight=False,
     )
+    if publish is not None:
+        import os
+        import tempfile
+
+        import numpy as np
+
+        from plantmind.cli.models import publish as publish_version
+
+        rows, _ = model.features(hist.subset(np.flatnonzero(hist.failed)), last_only=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            golden = Path(tmp) / "golden_inputs.json"
+            golden.write_text(json.dumps(rows[:8].astype(float).tolist()))
+            metrics = Path(tmp) / "metrics.json"
+            numeric = {k: float(v) for k, v in m.items() if isinstance(v, int | float)}
+            metrics.write_text(json.dumps(numeric))
+            assert keys is not None
+            publish_version(
+                name, publish, keys, folder=target, kind="health", golden_inputs=golden,
+                metrics=metrics, hub=os.environ.get("PLANTMIND_HUB", ""),
+                token=os.environ.get("PLANTMIND_TOKEN", ""),
+            )  # fmt: skip
 
 
 @health_app.command("predict")
