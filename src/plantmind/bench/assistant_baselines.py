@@ -171,6 +171,6 @@ def auc(pos: list[float], neg: list[float]) -> float | None:
     the score would separate answerable (pos) from unanswerable (neg) questions."""
     if not pos or not neg:
         return None
-    p = np.asarray(pos)[:, None]
-    q = np.asarray(neg)[None, :]
-    return float(((p > q).sum() + 0.5 * (p == q).sum()) / (p.size * q.size))
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score([1] * len(pos) + [0] * len(neg), [*pos, *neg]))
