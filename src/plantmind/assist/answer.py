@@ -275,7 +275,7 @@ class Assistant:
                 answer_text, citations = reply.text, retrieved
             else:
                 text = (reply.text or "").strip()
-                if re.fullmatch(r"\W*NOT[ _]FOUND\W*", text, flags=re.IGNORECASE) or not text:
+                if re.match(r"\W*NOT[ _]FOUND\b", text, flags=re.IGNORECASE) or not text:
                     timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
                     timings["total_ms"] = (time.perf_counter() - t0) * 1e3
                     return Answer(

@@ -28,6 +28,7 @@ from plantmind.cli.models import models_app
 from plantmind.cli.plant import plant_app
 from plantmind.cli.replay import replay
 from plantmind.cli.route import route_app
+from plantmind.cli.tune import tune_app
 
 __all__ = ["app"]
 
@@ -54,6 +55,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(comply_app, name="comply")
 app.add_typer(language_app, name="language")
 app.add_typer(models_app, name="models")
+app.add_typer(tune_app, name="tune")
 app.command("audit")(audit)
 app.add_typer(docs_app, name="docs")
 app.command("ask")(ask)

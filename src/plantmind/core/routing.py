@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "BUILTIN_KINDS",
     "DEFAULT_RULE",
+    "IN_PROCESS_BACKENDS",
     "SENSITIVITIES",
     "Endpoints",
     "LlmSettings",
@@ -62,13 +63,25 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ModelEndpoint(_Model):
-    """One OpenAI-compatible server (llama.cpp, vLLM, Ollama, a hosted API) and its model."""
+#: backends that run a model file in-process (plantmind.llm.local) rather than call a server
+IN_PROCESS_BACKENDS: tuple[str, ...] = ("llama-cpp", "local")
 
-    url: str = Field(
-        pattern=r"^https?://", description="Server root or its /v1, e.g. http://10.0.0.5:8000/v1."
+
+class ModelEndpoint(_Model):
+    """One OpenAI-compatible server (llama.cpp, vLLM, Ollama, a hosted API) and its model,
+    or (``backend: llama-cpp``) a GGUF file run in-process (``model_path``, no ``url``)."""
+
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Server root or its /v1, e.g. http://10.0.0.5:8000/v1.",
     )
-    model: str = Field(min_length=1, description="Model name the server knows.")
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Model name the server knows (in-process: a display name; default: the "
+        "file name).",
+    )
     api_key_env: EnvName | None = Field(
         default=None, description="Environment variable holding the API key (never the key)."
     )
@@ -80,8 +93,51 @@ class ModelEndpoint(_Model):
     backend: str = Field(
         default="openai",
         pattern=r"^[a-z0-9_-]+$",
-        description="The client that serves it (plantmind.llm.backends): openai = HTTP.",
+        description="The client that serves it (plantmind.llm.backends): openai = HTTP, "
+        "llama-cpp = a GGUF file in-process (the [edge-llm] extra).",
     )
+    model_path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="backend llama-cpp: the GGUF file, relative to the plant file or absolute.",
+    )
+    n_ctx: int | None = Field(
+        default=None,
+        ge=256,
+        le=1_048_576,
+        description="backend llama-cpp: context tokens (default 4096, at most the model's).",
+    )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="backend llama-cpp: CPU threads (default: the usable CPUs less one, <= 8).",
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_backend(self) -> ModelEndpoint:
+        local_only = [f for f in ("model_path", "n_ctx", "threads") if getattr(self, f) is not None]
+        if self.backend in IN_PROCESS_BACKENDS:
+            if self.model_path is None:
+                raise ValueError(
+                    f"backend {self.backend!r} runs a model file in-process: give model_path "
+                    "(a GGUF file, relative to the plant file)"
+                )
+            if self.url is not None:
+                raise ValueError(
+                    f"backend {self.backend!r} runs in-process and calls no server: remove url "
+                    "(or use backend openai for a model server)"
+                )
+            return self
+        if local_only:
+            raise ValueError(
+                f"{', '.join(local_only)}: only for an in-process backend (backend: llama-cpp); "
+                f"backend {self.backend!r} calls a server at url"
+            )
+        missing = [f for f in ("url", "model") if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"backend {self.backend!r} needs {' and '.join(missing)}")
+        return self
 
 
 class Endpoints(_Model):
@@ -106,6 +162,10 @@ BUILTIN_KINDS: dict[str, TaskKind] = {
     "language.translate": TaskKind(description="Translation with the plant glossary."),
     "vision.explain": TaskKind(description="Words for an inspection verdict."),
     "chat": TaskKind(description="A generic chat request (the OpenAI-compatible endpoint)."),
+    "tune.paraphrase": TaskKind(
+        latency_budget_ms=120_000,
+        description="A teacher model rewrites a training question as technicians ask it.",
+    ),
 }
 
 
