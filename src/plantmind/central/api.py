@@ -1,6 +1,8 @@
 """The hub's HTTP API (FastAPI, OpenAPI at /docs): ingest from sites, and sites, assets,
-alerts and events across the fleet (analysis jobs: :mod:`plantmind.central.jobs_api`). Every route but ``/health`` needs a bearer token; reading
-needs viewer, ingest needs operator (a site's token)."""
+alerts and events across the fleet (analysis jobs: :mod:`plantmind.central.jobs_api`; the
+fleet views and heartbeats: :mod:`plantmind.central.fleet_api`; the fleet page at ``/``:
+:mod:`plantmind.central.page`). Every route but ``/health`` and the page needs a bearer token;
+reading needs viewer, ingest needs operator (a site's token)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
 from plantmind import __version__
+from plantmind.central.fleet_api import fleet_api
 from plantmind.central.inbox import BatchRefusedError, Inbox
 from plantmind.central.jobs import JobRunner
 from plantmind.central.jobs_api import jobs_api
 from plantmind.central.models_api import models_api
+from plantmind.central.page import page_router
 from plantmind.core.auth import SiteWriterDep, TokenStore, ViewerDep
 from plantmind.core.bodies import read_body_limited
 from plantmind.store.central import CentralStore
@@ -134,7 +138,9 @@ def create_hub_app(inbox: Inbox, tokens: TokenStore, jobs: JobRunner | None = No
         mqtt = "off" if listener is None else "up" if listener.connected.is_set() else "down"
         return {"status": "ok", "version": __version__, "mqtt": mqtt}
 
+    app.include_router(page_router)
     app.include_router(api)
+    app.include_router(fleet_api)
     app.include_router(jobs_api)
     app.include_router(models_api)
     return app

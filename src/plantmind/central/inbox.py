@@ -1,5 +1,6 @@
 """The hub's idempotent inbox: one batch body in, stored exactly once, the seq to
-acknowledge out. Every transport (HTTP, MQTT, in-process) goes through :meth:`Inbox.receive`.
+acknowledge out. Every transport (HTTP, MQTT, in-process) goes through :meth:`Inbox.receive`;
+site heartbeats (:mod:`plantmind.sync.heartbeat`) through :meth:`Inbox.heartbeat`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from plantmind.store.central import CentralStore
+from plantmind.sync.heartbeat import HeartbeatIn
 from plantmind.sync.wire import WireError, decode_batch, excerpt
 
 __all__ = ["BatchRefusedError", "Inbox", "InboxCounters"]
@@ -41,6 +45,28 @@ class Inbox:
         self.admit = admit
         self.counters = InboxCounters()
         self._lock = threading.Lock()
+
+    def heartbeat(
+        self, beat: dict[str, Any] | HeartbeatIn, site: str | None = None
+    ) -> dict[str, Any]:
+        """Keep a site's heartbeat (validated here: :class:`WireError` naming the problem);
+        ``site``, when the transport knows the sender, must be the heartbeat's. Needs a store
+        with the fleet views (:class:`plantmind.central.fleet.FleetStore`)."""
+        from plantmind.central.fleet import FleetStore
+
+        try:
+            hb = beat if isinstance(beat, HeartbeatIn) else HeartbeatIn.model_validate(beat)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(x) for x in first["loc"]) or "heartbeat"
+            raise WireError(f"bad heartbeat: {where}: {first['msg']}") from None
+        if site is not None and hb.site != site:
+            raise BatchRefusedError(
+                f"heartbeat of site {excerpt(hb.site)} sent with a token of site {excerpt(site)}"
+            )
+        if not isinstance(self.store, FleetStore):
+            raise WireError("this hub's store keeps no heartbeats (not a FleetStore)")
+        return self.store.record_heartbeat(hb.site, hb.model_dump(mode="json"))
 
     def receive(self, body: bytes, transport: str = "http", site: str | None = None) -> int:
         """Store one batch; returns the seq to acknowledge (the batch's last, now durable).

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from plantmind.central.api import create_hub_app
+from plantmind.central.fleet import FleetStore
 from plantmind.central.inbox import BatchRefusedError, Inbox
 from plantmind.central.job_kinds import JOB_KINDS
 from plantmind.central.jobs import JobRunner, JobStore
@@ -30,7 +32,6 @@ from plantmind.core.auth import TokenStore
 from plantmind.core.plant import EgressPolicy, Plant
 from plantmind.models.registry import Registry
 from plantmind.models.rollout import RolloutController
-from plantmind.store.central import CentralStore
 from plantmind.sync.egress import EgressGate, EgressRefusedError
 from plantmind.sync.transport_mqtt import HubMqttConfig, MqttHubListener
 
@@ -90,7 +91,8 @@ class CentralService:
     :class:`plantmind.llm.router.Router`) gives the jobs a central model; without one they run
     their deterministic pipelines and say so. ``site_policies`` are the egress policies of
     the sites that may send more than the default policy allows (see the module docstring;
-    :func:`site_policies_of` reads them from a plant)."""
+    :func:`site_policies_of` reads them from a plant). The store keeps the fleet views
+    (:class:`~plantmind.central.fleet.FleetStore`); ``clock`` is their time (tests inject one)."""
 
     def __init__(
         self,
@@ -99,10 +101,11 @@ class CentralService:
         *,
         router: Any | None = None,
         site_policies: Mapping[str, EgressPolicy] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.store = CentralStore(db_url)
+        self.store: FleetStore = FleetStore(db_url, clock=clock)
         self.egress = HubEgress(site_policies)
         self.inbox = Inbox(self.store, admit=self.egress.admit)
         self.tokens = TokenStore.in_home(self.home)

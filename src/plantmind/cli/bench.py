@@ -430,3 +430,37 @@ def bench_rollout(
         console.print(f"{case:>28}: {'refused' if row['refused'] else 'NOT REFUSED'} "
                       f"({row['message'][:90]})", highlight=False)  # fmt: skip
     _write_json(r, json_out)
+
+
+@bench_app.command("hub-page")
+def bench_hub_page(
+    sites: Annotated[int, typer.Option(help="Sites in the seeded fleet.")] = 50,
+    assets: Annotated[int, typer.Option(help="Assets per site.")] = 200,
+    alerts: Annotated[int, typer.Option(help="Alerts per site (10 % left open).")] = 10_000,
+    repeats: Annotated[int, typer.Option(help="Timed page loads.")] = 30,
+    chromium: Annotated[
+        bool, typer.Option("--chromium/--no-chromium", help="Also time it in headless Chromium.")
+    ] = True,
+    work: Annotated[
+        Path | None, typer.Option(help="Keep the seeded hub here (default: a temporary folder).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """The hub's fleet page on a seeded SQLite fleet: GET / and /api/fleet (the page's first
+    render, server side) and, with Chromium, navigation until every site row is shown;
+    p50/p95 in ms."""
+    from plantmind.bench.hub_page import run_hub_page_bench
+
+    if min(sites, assets, repeats) < 1 or alerts < 0:
+        raise _fail("--sites, --assets and --repeats must be at least 1, --alerts not negative")
+    r = run_hub_page_bench(
+        sites=sites,
+        assets=assets,
+        alerts=alerts,
+        repeats=repeats,
+        chromium=chromium,
+        work=work,
+        progress=console.print,
+    )
+    _print_figures(r)
+    _write_json(r, json_out)

@@ -15,29 +15,35 @@ loop is the pipeline's too, so a read must cost it next to nothing, however many
   included, runs in the threadpool, so that no long read holds the loop.
 
 Every ``/api`` route needs a bearer token (:mod:`plantmind.core.auth`): viewer to read,
-operator to acknowledge, resolve or mark a false alarm. ``/health`` is open, and so are the
-page shell and the OpenAPI schema, which hold no plant data (the page reads its token from
-the URL fragment, which browsers never send to the server).
+operator to acknowledge, resolve or mark a false alarm (with the operator's name and comment,
+kept on the alert in ``details["actions"]`` and shown with the action's event). ``/health`` is
+open, and so are the page shell, its script and style (``/static/``) and the OpenAPI schema,
+which hold no plant data (the page reads its token from the URL fragment, which browsers
+never send to the server, or from its sign-in box). ``/api/forwarding`` reads the uplink's
+outbox file read-only, for the page's events view.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from plantmind import __version__
-from plantmind.core.auth import OperatorDep, Role, TokenStore, require_role
+from plantmind.core.auth import OperatorDep, Principal, Role, TokenStore, ViewerDep, require_role
 from plantmind.core.types import Alert, Event
 from plantmind.edge.assist_api import router as assist_router
 from plantmind.edge.health_api import health_router
@@ -46,8 +52,17 @@ from plantmind.edge.node import EdgeNode
 from plantmind.edge.openai_api import mount_openai_api
 from plantmind.health.service import HealthService
 from plantmind.store.edge import AggregateSeries
+from plantmind.store.sqlite import connect
 
-__all__ = ["INLINE_ROWS", "Snapshot", "SnapshotKeeper", "create_app"]
+__all__ = [
+    "INLINE_ROWS",
+    "OPERATOR_EVENTS",
+    "ActionBody",
+    "Snapshot",
+    "SnapshotKeeper",
+    "create_app",
+    "forwarding_state",
+]
 
 R = TypeVar("R")
 
@@ -336,22 +351,57 @@ async def aggregates(
     return _json(body)
 
 
+@api.get("/whoami")
+async def whoami(who: ViewerDep) -> dict[str, Any]:
+    """The token the page signed in with: its id, role, label and bound site (no secret)."""
+    return {"token_id": who.token_id, "role": who.role.name.lower(), "label": who.label,
+            "site": who.site}  # fmt: skip
+
+
 @api.get("/alerts", response_model=list[dict[str, Any]])
 async def alerts(
     node: NodeDep,
     state: Literal["open", "acknowledged", "resolved"] | None = None,
     asset: str | None = None,
+    severity: Literal["warning", "critical"] | None = None,
+    active: Annotated[
+        bool | None,
+        Query(
+            alias="open",
+            description="true: only unresolved alerts (open or acknowledged); false: resolved",
+        ),
+    ] = None,
+    since: Annotated[
+        float | None, Query(description="only alerts active at or after this time")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """Alerts, newest first."""
+    """Alerts, newest first, filtered by state, asset, severity, ``open`` and ``since``;
+    ``offset`` and ``limit`` page through them, and the ``X-Total-Count`` header says how
+    many match."""
+    if since is not None and not math.isfinite(since):
+        raise HTTPException(422, f"since must be a finite time in seconds, got {since!r}")
+    filters: dict[str, Any] = {
+        "state": state, "asset_id": asset, "severity": severity, "active": active, "since": since,
+    }  # fmt: skip
+    returned: list[int] = []
 
     def read(n: int | None) -> list[Alert]:
-        return node.store.list_alerts(state=state, asset_id=asset, limit=n or limit)
+        return node.store.list_alerts(**filters, limit=n or limit, offset=offset)
 
     def encode(found: list[Alert]) -> bytes:
+        returned.append(len(found))
         return _dumps([a.to_dict() for a in found])
 
-    return _json(await _history(read, len, encode, limit, INLINE_ROWS["alerts"]))
+    out = _json(await _history(read, len, encode, limit, INLINE_ROWS["alerts"]))
+    n = returned[-1]
+    if n < limit and (n > 0 or offset == 0):
+        total = offset + n  # the last page: nothing more to count
+    else:
+        total = await run_in_threadpool(lambda: node.store.count_alerts(**filters))
+    out.headers["X-Total-Count"] = str(total)
+    return out
 
 
 @api.get("/alerts/{alert_id}")
@@ -366,37 +416,132 @@ async def alert(node: NodeDep, alert_id: str) -> dict[str, Any]:
     return found.to_dict()
 
 
-@api.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(
-    node: NodeDep, snapshots: SnapshotDep, alert_id: str, who: OperatorDep
+class ActionBody(BaseModel):
+    """Who acts on an alert and why; both optional (an empty body, or none, is accepted)."""
+
+    name: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The operator's name, shown on the alert and in the audit view "
+        "(default: the token's label, else its id).",
+    )
+    comment: str | None = Field(
+        default=None, max_length=2000, description="What was found or done (free text)."
+    )
+
+
+#: operator action (route) -> the event kind the node records for it
+OPERATOR_EVENTS: dict[str, str] = {
+    "acknowledge": "alert.acknowledged",
+    "resolve": "alert.resolved",
+    "false-alarm": "alert.false_alarm",
+}
+
+
+def _plant_now(node: EdgeNode) -> float:
+    # the clock the node stamps its operator events with: plant time, wall time before data
+    return node.stats.last_ts if node.stats.last_ts is not None else time.time()
+
+
+def _act(
+    node: EdgeNode,
+    snapshots: SnapshotKeeper,
+    alert_id: str,
+    who: Principal,
+    body: ActionBody | None,
+    action: str,
+    do: Callable[[str], Alert],
 ) -> dict[str, Any]:
-    """Acknowledge an open alert."""
-    _alert_or_404(node, alert_id)
+    """Run one operator action and keep who did it and why in ``details["actions"]`` of the
+    alert (``{"action", "name", "comment", "at", "token"}``, oldest first): on the alert the
+    tracker holds *before* the action, so the node stores and forwards it with the note;
+    on a stored (resolved) alert after it, stored again."""
+    alert = _alert_or_404(node, alert_id)
+    name = ((body.name if body else None) or "").strip() or who.label or who.token_id
+    comment = ((body.comment if body else None) or "").strip()
+    note = {"action": OPERATOR_EVENTS[action], "name": name, "comment": comment,
+            "at": _plant_now(node), "token": who.token_id}  # fmt: skip
+    held = any(a is alert for a in node.tracker.open_alerts())
+    if held:
+        alert.details.setdefault("actions", []).append(note)
     snapshots.invalidate()  # the operator's next read shows the change
     try:
-        return node.acknowledge(alert_id).to_dict()
+        done = do(alert_id)
     except ValueError as exc:
+        if held:
+            alert.details["actions"].remove(note)
         raise HTTPException(409, str(exc)) from None
+    if not held:
+        done.details.setdefault("actions", []).append(note)
+        node.store.upsert_alert(done)
+    return done.to_dict()
+
+
+@api.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(
+    node: NodeDep,
+    snapshots: SnapshotDep,
+    alert_id: str,
+    who: OperatorDep,
+    body: ActionBody | None = None,
+) -> dict[str, Any]:
+    """Acknowledge an open alert (409 if it is resolved), with the operator's name and
+    comment."""
+    return _act(node, snapshots, alert_id, who, body, "acknowledge", node.acknowledge)
 
 
 @api.post("/alerts/{alert_id}/resolve")
 async def resolve(
-    node: NodeDep, snapshots: SnapshotDep, alert_id: str, who: OperatorDep
+    node: NodeDep,
+    snapshots: SnapshotDep,
+    alert_id: str,
+    who: OperatorDep,
+    body: ActionBody | None = None,
 ) -> dict[str, Any]:
     """Resolve an alert; a new one opens only after this episode has cleared."""
-    _alert_or_404(node, alert_id)
-    snapshots.invalidate()
-    return node.resolve(alert_id).to_dict()
+    return _act(node, snapshots, alert_id, who, body, "resolve", node.resolve)
 
 
 @api.post("/alerts/{alert_id}/false-alarm")
 async def false_alarm(
-    node: NodeDep, snapshots: SnapshotDep, alert_id: str, who: OperatorDep
+    node: NodeDep,
+    snapshots: SnapshotDep,
+    alert_id: str,
+    who: OperatorDep,
+    body: ActionBody | None = None,
 ) -> dict[str, Any]:
     """Mark an alert as a false alarm: it is resolved and its signals become less sensitive."""
-    _alert_or_404(node, alert_id)
-    snapshots.invalidate()
-    return node.mark_false_alarm(alert_id).to_dict()
+    return _act(node, snapshots, alert_id, who, body, "false-alarm", node.mark_false_alarm)
+
+
+_ACTION_KINDS = frozenset(OPERATOR_EVENTS.values())
+
+
+def _event_dicts(
+    node: EdgeNode, found: list[Event], held: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """``found`` as dicts; an operator action's event gets ``operator`` ({name, comment})
+    from the note :func:`_act` kept on its alert (same alert, kind and time). ``held``: the
+    notes of the alerts the tracker holds, copied on the loop (fresher than the store)."""
+    wanted = {
+        str(e.data.get("alert_id"))
+        for e in found
+        if e.kind in _ACTION_KINDS and e.data.get("alert_id") and e.data["alert_id"] not in held
+    }
+    notes = dict(held)
+    if wanted:
+        for a_id, a in node.store.get_alerts(sorted(wanted)).items():
+            notes[a_id] = list(a.details.get("actions") or [])
+    out = []
+    for e in found:
+        d = e.to_dict()
+        if e.kind in _ACTION_KINDS:
+            for n in notes.get(str(e.data.get("alert_id")), ()):
+                if n.get("action") == e.kind and n.get("at") == e.ts:
+                    d["operator"] = {"name": n.get("name"), "comment": n.get("comment")}
+                    break
+        out.append(d)
+    return out
 
 
 @api.get("/events", response_model=list[dict[str, Any]])
@@ -407,15 +552,67 @@ async def events(
     asset: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> Response:
-    """Events (alert transitions, dropped data, operator actions), newest first."""
+    """Events (alert transitions, dropped data, operator actions), newest first; an operator
+    action carries ``operator`` (name, comment)."""
+    held = {
+        a.id: [dict(n) for n in a.details.get("actions") or ()] for a in node.tracker.open_alerts()
+    }
 
     def read(n: int | None) -> list[Event]:
         return node.store.list_events(since=since, kind=kind, asset_id=asset, limit=n or limit)
 
     def encode(found: list[Event]) -> bytes:
-        return _dumps([e.to_dict() for e in found])
+        return _dumps(_event_dicts(node, found, held))
 
     return _json(await _history(read, len, encode, limit, INLINE_ROWS["events"]))
+
+
+def forwarding_state(home: Any, plant_now: float, recent: int = 10) -> dict[str, Any]:
+    """What the site's uplink has queued for the hub and what it last sent, read-only from
+    ``<home>/outbox.db`` (the file the uplink owns; nothing is written): ``configured``
+    False when there is no outbox. ``backlog_age_s`` is in plant time (events are stamped
+    with it), ``last_delivered_ago_s`` in wall time (send attempts are)."""
+    from plantmind.sync.audit import read_audit
+    from plantmind.sync.outbox import read_stats
+
+    path = Path(home) / "outbox.db"
+    if not path.is_file():
+        return {"configured": False}
+    try:
+        stats = read_stats(path).to_dict()
+        conn = connect(path, readonly=True)
+        try:
+            # the first queued event, as the uplink's heartbeat reports its backlog age
+            row = conn.execute("SELECT ts FROM outbox ORDER BY seq LIMIT 1").fetchone()
+            oldest = None if row is None else float(row[0])
+            attempts = [r.to_dict() for r in read_audit(conn, limit=recent)]
+            ok = read_audit(conn, limit=1, outcome="delivered")
+            failed = read_audit(conn, limit=1, outcome="failed")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return {"configured": True, "error": f"cannot read {path.name}: {exc}"}
+    wall = time.time()
+    last_ok = ok[0].to_dict() if ok else None
+    return {
+        "configured": True,
+        **stats,
+        "oldest_queued_ts": oldest,
+        "backlog_age_s": None if oldest is None else max(0.0, plant_now - float(oldest)),
+        "last_delivered": last_ok,
+        "last_delivered_ago_s": None if last_ok is None else max(0.0, wall - last_ok["ts"]),
+        "last_failed": failed[0].to_dict() if failed else None,
+        "attempts": attempts,
+    }
+
+
+@api.get("/forwarding", response_model=dict[str, Any])
+async def forwarding(node: NodeDep) -> dict[str, Any]:
+    """Forwarding to the hub: the outbox backlog (events, bytes, by category, oldest event's
+    age), delivered / dropped / refused counts, the last delivery and failure, and the
+    latest send attempts (the audit log)."""
+    now = _plant_now(node)
+    return await run_in_threadpool(forwarding_state, node.home, now)
 
 
 @api.get("/stats", response_model=dict[str, Any])
@@ -423,6 +620,13 @@ async def stats(snapshots: SnapshotDep) -> Response:
     """Pipeline counters and data-quality drops."""
     snap = snapshots.get()
     return _json(snap.body("stats", lambda: _dumps(snap.stats)))
+
+
+#: the files under plantmind/web/static/ the edge app serves at /static/, with their type
+STATIC_FILES: dict[str, str] = {
+    "edge.js": "text/javascript; charset=utf-8",
+    "edge.css": "text/css; charset=utf-8",
+}
 
 
 def create_app(
@@ -460,6 +664,15 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
         return resources.files("plantmind.web").joinpath("templates/edge.html").read_text("utf-8")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        # the page's script and style (no plant data, so open like the page itself)
+        media = STATIC_FILES.get(name)
+        if media is None:
+            raise HTTPException(404, f"no static file {name!r}")
+        body = resources.files("plantmind.web").joinpath("static", name).read_bytes()
+        return Response(body, media_type=media, headers={"Cache-Control": "no-cache"})
 
     app.include_router(api)
     app.include_router(inspect_router)

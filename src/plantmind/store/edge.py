@@ -283,6 +283,45 @@ class EdgeStore:
         rows = self._query(f"SELECT {self._ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
         return self._alert_from_row(rows[0]) if rows else None
 
+    def get_alerts(self, alert_ids: Sequence[str]) -> dict[str, Alert]:
+        """The stored alerts among ``alert_ids``, by id (unknown ids are left out)."""
+        ids = list(dict.fromkeys(alert_ids))
+        out: dict[str, Alert] = {}
+        for k in range(0, len(ids), 500):  # well under SQLite's bound on host parameters
+            part = ids[k : k + 500]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT {self._ALERT_COLUMNS} FROM alerts WHERE id IN ({marks})"
+            for r in self._query(sql, part):
+                out[r[0]] = self._alert_from_row(r)
+        return out
+
+    @staticmethod
+    def _alert_filter(
+        state: str | None,
+        asset_id: str | None,
+        since: float | None,
+        severity: str | None,
+        active: bool | None,
+    ) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if state is not None:
+            where.append("state = ?")
+            params.append(str(AlertState(state)))
+        if active is not None:
+            where.append("state != ?" if active else "state = ?")
+            params.append(str(AlertState.RESOLVED))
+        if severity is not None:
+            where.append("severity = ?")
+            params.append(str(Severity(severity)))
+        if asset_id is not None:
+            where.append("asset_id = ?")
+            params.append(asset_id)
+        if since is not None:
+            where.append("last_active_at >= ?")
+            params.append(float(since))
+        return (" WHERE " + " AND ".join(where) if where else ""), params
+
     def list_alerts(
         self,
         *,
@@ -290,27 +329,34 @@ class EdgeStore:
         asset_id: str | None = None,
         since: float | None = None,
         limit: int = 200,
+        severity: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
     ) -> list[Alert]:
         """Alerts, newest opened first. ``state`` filters on the alert state ("open",
-        "acknowledged", "resolved"); ``since`` keeps alerts active at or after that time
-        (``last_active_at >= since``)."""
-        where: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            where.append("state = ?")
-            params.append(str(AlertState(state)))
-        if asset_id is not None:
-            where.append("asset_id = ?")
-            params.append(asset_id)
-        if since is not None:
-            where.append("last_active_at >= ?")
-            params.append(float(since))
-        sql = f"SELECT {self._ALERT_COLUMNS} FROM alerts"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
-        params.append(int(limit))
+        "acknowledged", "resolved"); ``active`` True keeps the unresolved ones (open or
+        acknowledged), False the resolved ones; ``severity`` ("warning", "critical") on the
+        severity; ``since`` keeps alerts active at or after that time (``last_active_at >=
+        since``). ``offset`` skips that many of the newest (paging). ValueError for an
+        unknown state or severity."""
+        where, params = self._alert_filter(state, asset_id, since, severity, active)
+        sql = f"SELECT {self._ALERT_COLUMNS} FROM alerts{where}"
+        sql += " ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?"
+        params += [int(limit), max(int(offset), 0)]
         return [self._alert_from_row(r) for r in self._query(sql, params)]
+
+    def count_alerts(
+        self,
+        *,
+        state: str | None = None,
+        asset_id: str | None = None,
+        since: float | None = None,
+        severity: str | None = None,
+        active: bool | None = None,
+    ) -> int:
+        """How many alerts :meth:`list_alerts` with the same filters would page through."""
+        where, params = self._alert_filter(state, asset_id, since, severity, active)
+        return int(self._query(f"SELECT count(*) FROM alerts{where}", params)[0][0])
 
     # --- events --------------------------------------------------------------------------
 

@@ -18,19 +18,31 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from plantmind.sync.audit import AuditRecord
 from plantmind.sync.outbox import Outbox
 from plantmind.sync.wire import Batch
 
-__all__ = ["EmbeddedTransport", "Forwarder", "JitteredBackoff", "Transport", "TransportError"]
+__all__ = [
+    "EmbeddedTransport",
+    "Forwarder",
+    "HeartbeatUnsupported",
+    "JitteredBackoff",
+    "Transport",
+    "TransportError",
+]
 
 log = logging.getLogger(__name__)
 
 
 class TransportError(RuntimeError):
     """A batch was not acknowledged (hub unreachable, refused, timed out); send it again."""
+
+
+class HeartbeatUnsupported(TransportError):
+    """The hub does not take heartbeats (it predates them): stop sending them
+    (:mod:`plantmind.sync.heartbeat`)."""
 
 
 class Transport(Protocol):
@@ -75,15 +87,35 @@ class EmbeddedTransport:
     hub inbox's ``receive(body, transport) -> acked seq``; it runs in a worker thread because
     it writes to the hub's database."""
 
-    def __init__(self, receive: Callable[[bytes, str], int], destination: str = "embedded") -> None:
+    def __init__(
+        self,
+        receive: Callable[[bytes, str], int],
+        destination: str = "embedded",
+        heartbeat: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
         self._receive = receive
         self.destination = destination
+        # ``heartbeat(doc)`` hands a heartbeat to the hub (plantmind.sync.heartbeat); by default
+        # the inbox's own (``receive`` is usually ``Inbox.receive``), else none
+        if heartbeat is None:
+            heartbeat = getattr(getattr(receive, "__self__", None), "heartbeat", None)
+        self._heartbeat = heartbeat if callable(heartbeat) else None
+        self.accepts_heartbeats = self._heartbeat is not None
 
     async def send(self, batch: Batch) -> int:
         try:
             return await asyncio.to_thread(self._receive, batch.body, "embedded")
         except Exception as exc:  # the in-process hub failing is a failed send, like a 5xx
             raise TransportError(f"embedded hub refused the batch: {exc}") from exc
+
+    async def send_heartbeat(self, beat: dict[str, Any]) -> None:
+        """Hand a heartbeat to the in-process hub (a no-op without a ``heartbeat`` hook)."""
+        if self._heartbeat is None:
+            return
+        try:
+            await asyncio.to_thread(self._heartbeat, beat)
+        except Exception as exc:
+            raise TransportError(f"embedded hub refused the heartbeat: {exc}") from exc
 
     async def close(self) -> None:
         return None
@@ -93,7 +125,7 @@ class Forwarder:
     """Forwards ``outbox`` to the hub through ``transport`` (see the module docstring).
 
     ``batch_events``/``batch_bytes`` bound one batch; ``idle_s`` is how often an empty outbox
-    is polled; ``backoff`` paces retries.
+    is polled; ``backoff`` paces retries; ``clock`` stamps :attr:`last_delivered_at`.
     """
 
     def __init__(
@@ -105,6 +137,7 @@ class Forwarder:
         batch_bytes: int = 1 << 20,
         idle_s: float = 0.05,
         backoff: JitteredBackoff | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -115,6 +148,9 @@ class Forwarder:
         self.sent_batches = 0
         self.failed_attempts = 0
         self.last_error: str | None = None
+        #: when the hub last acknowledged a batch (``clock``'s time; the heartbeat reports it)
+        self.last_delivered_at: float | None = None
+        self.clock = clock
 
     async def step(self) -> int:
         """Send the oldest batch once; returns events delivered (0: nothing queued).
@@ -153,6 +189,7 @@ class Forwarder:
         # events from an earlier run) must not delete events this forwarder has not sent.
         removed = await asyncio.wrap_future(self.outbox.ack(batch.last, record))
         self.sent_batches += 1
+        self.last_delivered_at = self.clock()
         return removed
 
     async def run(self, stop: asyncio.Event | None = None) -> None:

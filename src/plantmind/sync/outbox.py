@@ -455,6 +455,12 @@ class Outbox:
     def counters(self) -> dict[str, int]:
         return _counters(self._reader())
 
+    def oldest(self) -> tuple[int, float] | None:
+        """``(seq, ts)`` of the oldest queued event, None if nothing waits (a heartbeat's
+        backlog age)."""
+        row = self._reader().execute("SELECT seq, ts FROM outbox ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), float(row[1]))
+
     def stats(self) -> OutboxStats:
         """Counts as of the last committed write (read from disk, so any process can ask)."""
         return _stats(self._reader(), self.site_id)
@@ -474,6 +480,11 @@ class Outbox:
 
     def __len__(self) -> int:
         return self._q.total_rows
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of data queued, from the writer's running count (no table scan)."""
+        return self._q.total_bytes
 
 
 def _counters(conn: sqlite3.Connection) -> dict[str, int]:

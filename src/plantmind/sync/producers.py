@@ -6,6 +6,11 @@ hub needs its state, not every heartbeat). Aggregates are read from the edge sto
 downsampled buckets and merged into one summary per signal and period (count, mean, min, max;
 ``EgressPolicy.aggregate_period_s``, an hour by default); raw samples are never read.
 
+:class:`InspectionCounts` sends counts only of the inspection stations' verdicts (per station,
+model and hour: total, passed, failed, uncertain) as ``aggregates`` events with ``kind:
+"inspections"``, so they leave exactly when the site's policy lets aggregates leave; no image,
+score, overlay or single result is read into the outbox.
+
 Every event passes :meth:`plantmind.sync.egress.EgressGate.redact` before it is queued, so
 the values of confidential signals stay on site as
 :class:`~plantmind.sync.egress.ConfidentialFilter` says (the uplink binds the plant's marks).
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,11 +32,12 @@ from plantmind.core.types import Alert
 from plantmind.store.edge import EdgeStore
 from plantmind.sync.outbox import Outbox
 
-__all__ = ["AlertForwarder", "HealthSummaries", "PeriodicAggregates"]
+__all__ = ["AlertForwarder", "HealthSummaries", "InspectionCounts", "PeriodicAggregates"]
 
 log = logging.getLogger(__name__)
 
 _WATERMARK = "aggregates.watermark"
+_INSPECT_WATERMARK = "inspections.watermark"
 
 
 class _AlertUpdate(Protocol):
@@ -204,3 +212,95 @@ class HealthSummaries:
         items = _redacted(self.outbox, items)
         if items:
             self.pending = self.outbox.submit_many(items)
+
+
+class InspectionCounts:
+    """Count-only summaries of the inspection stations' verdicts (see the module docstring).
+
+    Reads ``db`` (the stations' ``<home>/vision/inspections.db``) through a read-only
+    connection, so it never writes to the stations' file; a site without stations (no file)
+    sends nothing. :meth:`emit` queues, for every period from the watermark on, the counts of
+    each station and model that changed since they were last queued; the current period is
+    sent again as it grows (the hub keeps the newest seq of each period, so counts are never
+    added twice). The watermark, the start of the newest period seen, moves in the same outbox
+    transaction as the counts; on first use at most ``backfill`` periods are sent.
+    """
+
+    def __init__(
+        self, outbox: Outbox, db: Path, *, period_s: float = 3600.0, backfill: int = 24
+    ) -> None:
+        if not period_s > 0:
+            raise ValueError(f"period_s must be positive, got {period_s!r}")
+        self.outbox = outbox
+        self.db = Path(db)
+        self.period_s = float(period_s)
+        self.backfill = backfill
+        self.enabled = outbox.gate.allows("aggregates")
+        self._sent: dict[tuple[str, str, float], tuple[int, int, int, int]] = {}
+
+    def _counts(self, since: float | None) -> list[tuple[str, str, float, int, int, int, int]]:
+        from plantmind.store.sqlite import connect
+
+        p = self.period_s
+        conn = connect(self.db, readonly=True)
+        try:
+            if since is None:
+                newest = conn.execute("SELECT max(ts) FROM inspections").fetchone()[0]
+                if newest is None:
+                    return []
+                since = math.floor(float(newest) / p) * p - (self.backfill - 1) * p
+            rows = conn.execute(
+                "SELECT station, model_id, CAST(ts / ? AS INTEGER) AS k, count(*), "
+                "sum(verdict = 'pass'), sum(verdict = 'fail'), sum(verdict = 'uncertain') "
+                "FROM inspections WHERE ts >= ? GROUP BY station, model_id, k ORDER BY k",
+                (p, since),
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            (st, m, float(k) * p, int(n), int(a), int(b), int(c)) for st, m, k, n, a, b, c in rows
+        ]
+
+    def emit(self) -> int:
+        """Queue the changed counts; returns summaries queued."""
+        if not self.enabled or not self.db.is_file():
+            return 0
+        mark = self.outbox.get_meta(_INSPECT_WATERMARK)
+        try:
+            counts = self._counts(float(mark) if mark is not None else None)
+        except sqlite3.Error as exc:  # a station file being created, or of an older layout
+            log.warning("inspection counts not read from %s: %s", self.db, exc)
+            return 0
+        items: list[tuple[str, Any, float]] = []
+        changed: dict[tuple[str, str, float], tuple[int, int, int, int]] = {}
+        for station, model, start, total, passed, failed, uncertain in counts:
+            key, value = (station, model, start), (total, passed, failed, uncertain)
+            if self._sent.get(key) == value:
+                continue
+            changed[key] = value
+            items.append(
+                (
+                    "aggregates",
+                    {
+                        "kind": "inspections",
+                        "station": station,
+                        "model": model,
+                        "start": start,
+                        "period_s": self.period_s,
+                        "total": total,
+                        "passed": passed,
+                        "failed": failed,
+                        "uncertain": uncertain,
+                    },
+                    start + self.period_s,
+                )
+            )
+        if not counts:
+            return 0
+        items = _redacted(self.outbox, items)
+        newest = max(c[2] for c in counts)
+        if not items and mark == repr(newest):
+            return 0
+        self.outbox.put_many(items, meta={_INSPECT_WATERMARK: repr(newest)})
+        self._sent = {k: v for k, v in {**self._sent, **changed}.items() if k[2] >= newest}
+        return len(items)

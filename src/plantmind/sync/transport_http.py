@@ -9,9 +9,11 @@ range whatever the hub acknowledged.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-from plantmind.sync.forwarder import TransportError
+from plantmind.sync.forwarder import HeartbeatUnsupported, TransportError
 from plantmind.sync.wire import MAX_SEQ, Batch, excerpt
 
 __all__ = ["HttpTransport"]
@@ -31,6 +33,7 @@ class HttpTransport:
         verify: bool | str = True,
     ) -> None:
         self.url = base_url.rstrip("/") + "/api/ingest"
+        self.heartbeat_url = base_url.rstrip("/") + "/api/heartbeat"
         self.destination = self.url  # no credentials: the token travels in a header
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._client = httpx.AsyncClient(timeout=timeout_s, verify=verify)
@@ -50,6 +53,18 @@ class HttpTransport:
         if type(upto) is not int or not 1 <= upto <= MAX_SEQ:
             raise TransportError(f"hub reply with an invalid acked_upto: {excerpt(upto)}")
         return upto
+
+    async def send_heartbeat(self, beat: dict[str, Any]) -> None:
+        """POST a heartbeat (:mod:`plantmind.sync.heartbeat`) to ``/api/heartbeat``; a hub
+        that answers 404 or 405 predates heartbeats (:class:`HeartbeatUnsupported`)."""
+        try:
+            r = await self._client.post(self.heartbeat_url, json=beat, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+        if r.status_code in (404, 405):
+            raise HeartbeatUnsupported(f"hub answered {r.status_code} to a heartbeat")
+        if r.status_code != 200:
+            raise TransportError(f"hub answered {r.status_code}: {r.text[:200]}")
 
     async def close(self) -> None:
         await self._client.aclose()

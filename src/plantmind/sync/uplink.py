@@ -1,4 +1,5 @@
-"""A site's uplink to the hub: outbox + producers + forwarder, wired to an edge node.
+"""A site's uplink to the hub: outbox + producers + forwarder + heartbeats, wired to an edge
+node.
 
 The node is used through its public attributes only (``listeners``, ``store``, ``index``), so
 this capability does not import the edge app.
@@ -15,8 +16,14 @@ from typing import Any
 
 from plantmind.core.plant import EgressPolicy
 from plantmind.sync.forwarder import Forwarder, Transport
+from plantmind.sync.heartbeat import HeartbeatSender
 from plantmind.sync.outbox import Outbox
-from plantmind.sync.producers import AlertForwarder, HealthSummaries, PeriodicAggregates
+from plantmind.sync.producers import (
+    AlertForwarder,
+    HealthSummaries,
+    InspectionCounts,
+    PeriodicAggregates,
+)
 
 __all__ = ["SiteUplink"]
 
@@ -25,7 +32,11 @@ class SiteUplink:
     """Everything a site sends, from ``<home>/outbox.db`` through ``transport``.
 
     ``clock`` gives plant time for the periodic aggregates (the node's latest sample time
-    when it runs on replayed or simulated data).
+    when it runs on replayed or simulated data). ``heartbeat_s`` is the heartbeat interval
+    (:mod:`plantmind.sync.heartbeat`; sent by transports that can, with the site's wall
+    time from ``wall_clock``); ``inspect_every_s`` how often the inspection counts are
+    summarised (:class:`~plantmind.sync.producers.InspectionCounts`, from
+    ``<home>/vision/inspections.db`` when the site has stations).
     """
 
     def __init__(
@@ -37,11 +48,26 @@ class SiteUplink:
         *,
         clock: Callable[[], float] = time.time,
         aggregate_every_s: float = 5.0,
+        heartbeat_s: float = 30.0,
+        inspect_every_s: float = 60.0,
+        wall_clock: Callable[[], float] = time.time,
         **forwarder_options: Any,
     ) -> None:
-        self.outbox = Outbox(Path(home) / "outbox.db", site_id, policy)
+        home = Path(home)
+        self.outbox = Outbox(home / "outbox.db", site_id, policy)
         self.transport = transport
+        forwarder_options.setdefault("clock", wall_clock)
         self.forwarder = Forwarder(self.outbox, transport, **forwarder_options)
+        self.heartbeat = HeartbeatSender(
+            self.outbox,
+            self.forwarder,
+            transport,
+            interval_s=heartbeat_s,
+            clock=wall_clock,
+            models_home=home / "models",
+        )
+        self.inspections = InspectionCounts(self.outbox, home / "vision" / "inspections.db")
+        self.inspect_every_s = inspect_every_s
         self.alerts = AlertForwarder(self.outbox)
         #: add to a health service's listeners to send its summaries (health/service.py)
         self.health = HealthSummaries(self.outbox)
@@ -64,19 +90,35 @@ class SiteUplink:
         self.aggregates = PeriodicAggregates(self.outbox, node.store, signals)
 
     def start(self) -> None:
+        self._stop = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
+    async def pause(self) -> None:
+        """Stop forwarding and heartbeats (a maintenance window, a test of the hub's stale
+        rule); the outbox keeps taking events. :meth:`start` resumes."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
     async def _run(self) -> None:
-        fwd = asyncio.create_task(self.forwarder.run(self._stop))
+        stop = self._stop
+        fwd = asyncio.create_task(self.forwarder.run(stop))
+        beats = asyncio.create_task(self.heartbeat.run(stop))
+        next_inspect = 0.0
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 if self.aggregates is not None:
                     await asyncio.to_thread(self.aggregates.emit, self.clock())
+                if time.monotonic() >= next_inspect:
+                    await asyncio.to_thread(self.inspections.emit)
+                    next_inspect = time.monotonic() + self.inspect_every_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.aggregate_every_s)
+                    await asyncio.wait_for(stop.wait(), self.aggregate_every_s)
         finally:
-            self._stop.set()
+            stop.set()
             await fwd
+            await beats
 
     async def finish(self, now: float | None = None, timeout: float = 30.0) -> bool:
         """Stop the background loop, queue the last finished periods and send everything
@@ -98,6 +140,8 @@ class SiteUplink:
         out = self.outbox.stats().to_dict()
         out["destination"] = self.transport.destination
         out["failed_attempts"] = self.forwarder.failed_attempts
+        out["last_forwarded"] = self.forwarder.last_delivered_at
+        out["heartbeats_sent"] = self.heartbeat.sent
         return out
 
     async def close(self) -> None:
