@@ -7,6 +7,13 @@ Question file: JSON lines with ``id``, ``question`` and, for scoring, ``source``
 answer it). A gold source matches a cited one when either path ends with the other, so
 "manuals/pump.md" matches a document cited as "pump.md"; a document without pages (a
 work-order table) counts as page 1.
+
+With a model (``llm``, e.g. the in-process :class:`~plantmind.llm.local.LocalChatBackend` of
+``--llm local``), the answers are generated and the summary adds the model's figures: time
+to first token (from the question, and from the model call), the model call's total time,
+tokens per second and how many generated answers cite a passage. A model that records its
+calls (``last_timing``, as the in-process one does) gives the time to first token; for one
+that does not, those figures are None.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import numpy as np
 from plantmind.assist.answer import Assistant
 from plantmind.core.types import Citation
 from plantmind.knowledge.index import KnowledgeIndex
-from plantmind.llm.client import ChatClient
+from plantmind.llm.client import ChatModel
 
 __all__ = ["load_questions", "run_assistant_bench"]
 
@@ -71,10 +78,11 @@ def run_assistant_bench(
     out: Path,
     *,
     embed: bool = True,
-    llm: ChatClient | None = None,
+    llm: ChatModel | None = None,
     progress: Callable[[str], None] = print,
     lockbox: bool = False,
     baselines: bool = False,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; writes ``out/answers.jsonl`` and ``out/summary.json`` and returns
     the summary. The index is built fresh in ``out/index``.
@@ -82,8 +90,13 @@ def run_assistant_bench(
     Questions marked ``"lockbox": true`` are left out unless ``lockbox`` is set, which
     scores those alone (evaluate them once, at the end). ``by_style`` gives the figures per
     ``style`` field; ``baselines`` adds the plain recipes of
-    :mod:`plantmind.bench.assistant_baselines` over the same chunks."""
+    :mod:`plantmind.bench.assistant_baselines` over the same chunks. ``limit``: the first
+    N questions only (a model on a small machine)."""
     questions = [q for q in load_questions(qa) if bool(q.get("lockbox")) == lockbox]
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        questions = questions[:limit]
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "index", ignore_errors=True)
     t_open = time.perf_counter()
@@ -105,16 +118,21 @@ def run_assistant_bench(
         f"{ingest_s:.1f} s ({pages / ingest_s if ingest_s else 0:.1f} pages/s)"
     )
     assistant = Assistant(index, llm=llm)
+    model_load_s = _load_model(llm, progress)
     assistant.ask("warm up")  # first-call costs (allocation, caches) are not latency
     rows = []
     lat: list[float] = []
     cpu_lat: list[float] = []
+    calls: list[dict[str, Any]] = []  # the model's figures, per question it answered
     hit1 = hit5 = n_answerable = wrongly_declined = n_unanswerable = declined_unanswerable = 0
     with (out / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for q in questions:
+            if llm is not None and hasattr(llm, "last_timing"):
+                llm.last_timing = None
             t, c = time.perf_counter(), time.process_time()
             ans = assistant.ask(str(q["question"]))
             ms = (time.perf_counter() - t) * 1e3
+            call = _model_call(llm, ans, t) if llm is not None else None
             lat.append(ms)
             cpu_lat.append((time.process_time() - c) * 1e3)
             d = ans.to_dict()
@@ -126,6 +144,9 @@ def run_assistant_bench(
                 "retrieved": d["retrieved"],
                 "latency_ms": round(ms, 3),
             }
+            if call is not None:
+                calls.append(call)
+                row["model"] = {k: v for k, v in call.items() if k != "cited"}
             if q.get("unanswerable"):
                 n_unanswerable += 1
                 declined_unanswerable += int(ans.declined)
@@ -171,14 +192,85 @@ def run_assistant_bench(
         "cpu_cores": os.cpu_count(),
         "failed_files": [r.error for r in failed],
         "dense": index.embedder is not None,
-        "model": llm.name if llm is not None else None,
+        "model": getattr(llm, "name", None) if llm is not None else None,
         "lockbox": lockbox,
         "by_style": by_style,
     }
+    if llm is not None:
+        summary["llm"] = _model_figures(llm, calls, model_load_s)
     if baseline_figures is not None:
         summary["baselines"] = baseline_figures
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _load_model(llm: ChatModel | None, progress: Callable[[str], None]) -> float | None:
+    """Load a model that loads on first use (the in-process one) before anything is timed;
+    the seconds it took, or None."""
+    load = getattr(llm, "load", None)
+    if load is None:
+        return None
+    t0 = time.perf_counter()
+    load()
+    s = time.perf_counter() - t0
+    progress(f"model {getattr(llm, 'name', '?')} loaded in {s:.1f} s")
+    return s
+
+
+def _model_call(llm: ChatModel, ans: Any, t_question: float) -> dict[str, Any] | None:
+    """One question's model figures: None when no model call was made (the question was
+    declined before it)."""
+    if "model_ms" not in ans.timings:
+        return None
+    out: dict[str, Any] = {
+        "model_ms": round(ans.timings["model_ms"], 3),
+        "cited": bool(ans.citations) and ans.model_used is not None,
+        "generated": ans.model_used is not None,
+    }
+    timing = getattr(llm, "last_timing", None)
+    if timing is not None and timing.started >= t_question:
+        first = timing.first_token_at
+        out["ttft_ms"] = None if first is None else round((first - t_question) * 1e3, 3)
+        out["model_ttft_ms"] = None if timing.ttft_ms is None else round(timing.ttft_ms, 3)
+        out["prompt_eval_tokens"] = timing.prompt_eval_tokens
+        out["completion_tokens"] = timing.completion_tokens
+        out["decode_ms"] = (
+            None if timing.ttft_ms is None else round(timing.total_ms - timing.ttft_ms, 3)
+        )
+    return out
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(xs, q)), 2) if xs else None
+
+
+def _model_figures(
+    llm: ChatModel, calls: list[dict[str, Any]], load_s: float | None
+) -> dict[str, Any]:
+    """The summary's model figures (see the module docstring)."""
+    ttft = [c["ttft_ms"] for c in calls if c.get("ttft_ms") is not None]
+    model_ttft = [c["model_ttft_ms"] for c in calls if c.get("model_ttft_ms") is not None]
+    model_ms = [c["model_ms"] for c in calls]
+    gen_tokens = sum(c.get("completion_tokens") or 0 for c in calls if c.get("decode_ms"))
+    decode_s = sum(c["decode_ms"] for c in calls if c.get("decode_ms")) / 1e3
+    generated = [c for c in calls if c["generated"]]
+    return {
+        "model": getattr(llm, "name", None),
+        "model_path": str(getattr(llm, "path", "") or "") or None,
+        "n_ctx": getattr(llm, "n_ctx", None),
+        "threads": getattr(llm, "threads", None),
+        "load_s": None if load_s is None else round(load_s, 3),
+        "model_calls": len(calls),
+        "ttft_p50_ms": _pct(ttft, 50),
+        "ttft_p95_ms": _pct(ttft, 95),
+        "model_ttft_p50_ms": _pct(model_ttft, 50),
+        "model_ttft_p95_ms": _pct(model_ttft, 95),
+        "model_total_p50_ms": _pct(model_ms, 50),
+        "model_total_p95_ms": _pct(model_ms, 95),
+        "decode_tokens_per_s": round(gen_tokens / decode_s, 1) if decode_s > 0 else None,
+        "generated_answers": len(generated),
+        "generated_with_citations": sum(c["cited"] for c in generated),
+    }
 
 
 def _figures(qs: list[dict[str, Any]], ranks: list[int | None], declined: list[bool]) -> dict:

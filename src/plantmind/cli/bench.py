@@ -248,21 +248,52 @@ def bench_assistant(
         bool, typer.Option("--lockbox", help="Score only the lockbox questions (once, at the end).")
     ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="local: generate the answers with a GGUF model in-process (the [edge-llm] "
+            "extra) and report its time to first token.",
+        ),
+    ] = None,
+    llm_model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--llm-model-path", help="With --llm local: the GGUF file (default: the test fixture)."
+        ),
+    ] = None,
+    llm_max_tokens: Annotated[
+        int, typer.Option(min=1, help="With --llm: most tokens per answer.")
+    ] = 512,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="The first N questions only (a model is slow).")
+    ] = None,
 ) -> None:
     """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion;
-    per question style, and with ``--baselines`` the plain recipes beside plantmind."""
+    per question style, and with ``--baselines`` the plain recipes beside plantmind. With
+    ``--llm local``: generated answers and the p50/p95 time to first token."""
     from plantmind.bench.assistant import run_assistant_bench
 
-    s = run_assistant_bench(
-        corpus,
-        qa,
-        out,
-        embed=not no_embed,
-        progress=console.print,
-        lockbox=lockbox,
-        baselines=baselines,
-    )
-    _print_figures({k: v for k, v in s.items() if k not in ("by_style", "baselines")})
+    model = _bench_local_model(llm, llm_model_path, llm_max_tokens)
+    try:
+        s = run_assistant_bench(
+            corpus,
+            qa,
+            out,
+            embed=not no_embed,
+            llm=model,
+            progress=console.print,
+            lockbox=lockbox,
+            baselines=baselines,
+            limit=limit,
+        )
+    finally:
+        if model is not None:
+            model.close()
+    _print_figures({k: v for k, v in s.items() if k not in ("by_style", "baselines", "llm")})
+    if s.get("llm"):
+        console.print("model (in-process):", style="bold")
+        _print_figures(s["llm"])
     from rich import box
 
     table = Table(
@@ -290,6 +321,38 @@ def bench_assistant(
             )  # fmt: skip
     console.print(table)
     _write_json(s, json_out)
+
+
+def _bench_local_model(llm: str | None, model_path: Path | None, max_tokens: int) -> Any:
+    """The in-process model of ``bench assistant --llm local`` (None without ``--llm``)."""
+    if llm is None:
+        if model_path is not None:
+            raise _fail("--llm-model-path needs --llm local")
+        return None
+    if llm != "local":
+        raise _fail(f"--llm {llm!r}: the one choice is 'local' (the in-process model)")
+    from plantmind.llm.client import LLMConfig
+    from plantmind.llm.local import EXTRA_HINT, LocalChatBackend, packaged_gguf_models
+
+    if model_path is None:
+        fixtures = packaged_gguf_models()
+        if not fixtures:
+            raise _fail(f"--llm local: give --llm-model-path (and {EXTRA_HINT})")
+        model_path = fixtures[0]
+        err.print(
+            f"note: running the packaged test fixture {model_path.name}: its timings are "
+            "real, its answers are a tiny test model's",
+            highlight=False,
+        )
+    backend = LocalChatBackend(
+        LLMConfig(
+            base_url="", model=model_path.stem, backend="llama-cpp",
+            model_path=str(model_path), max_tokens=max_tokens, timeout_s=600.0,
+        )
+    )  # fmt: skip
+    if not backend.available:
+        raise _fail(f"--llm local: {backend.why}")
+    return backend
 
 
 @bench_app.command("inspect")

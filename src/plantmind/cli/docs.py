@@ -220,6 +220,19 @@ def ask(
         str | None, typer.Option(envvar="PLANTMIND_LLM_MODEL", help="Model name.")
     ] = None,
     llm_timeout: Annotated[float, typer.Option(help="Seconds to wait for the model.")] = 30.0,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="local: run a GGUF model in-process as the edge model (the [edge-llm] extra; "
+            "the plant's llama-cpp edge endpoint, --llm-model-path, or the packaged test "
+            "fixture).",
+        ),
+    ] = None,
+    llm_model_path: Annotated[
+        Path | None,
+        typer.Option("--llm-model-path", help="With --llm local: the GGUF file to run."),
+    ] = None,
     no_embed: NoEmbedOpt = False,
 ) -> None:
     """Ask the plant documents a question; the answer cites document, page and section, or
@@ -229,7 +242,16 @@ def ask(
     from plantmind.llm.client import ChatClient, LLMConfig
     from plantmind.llm.router import Router
 
+    if llm is not None and llm != "local":
+        raise _fail(f"--llm {llm!r}: the one choice is 'local' (a model server: --llm-url)")
+    if llm is None and llm_model_path is not None:
+        raise _fail("--llm-model-path needs --llm local")
+    if llm == "local" and llm_url:
+        raise _fail("give --llm local or --llm-url, not both")
     root = resolve_home(home)
+    model, plant_path = plant_or_fail(plant)
+    # checked before the index is touched: a missing model file leaves nothing behind
+    local = _local_model(model, plant_path, llm_model_path, llm_timeout) if llm else None
     index = open_index(home, embed=not no_embed)
     if index.size == 0:
         # out of the box: the plant's own documents (the example plant ships a manual, SOPs
@@ -243,7 +265,6 @@ def ask(
         if index.size == 0:
             index.close()
             raise _fail("no documents could be indexed: add some with plantmind docs add PATH")
-    model, _ = plant_or_fail(plant)
     if asset:
         # checked before the router opens its queue, call log and key in the home, so a
         # mistyped --asset leaves nothing behind
@@ -254,12 +275,17 @@ def ask(
             raise _fail(f"unknown asset {asset!r}") from None
     # the router places the model call by the plant's llm: policy; --llm-url names the edge
     # model when plant.yaml does not
-    edge = None
-    if llm_url:
+    edge: Any = None
+    if local is not None:
+        # the in-process model is the edge tier, in place of any edge endpoint the file names
+        edge = local
+        eps = model.llm.endpoints.model_copy(update={"edge": None})
+        model = model.model_copy(update={"llm": model.llm.model_copy(update={"endpoints": eps})})
+    elif llm_url:
         edge = ChatClient(
             LLMConfig(base_url=llm_url, model=llm_model or "default", timeout_s=llm_timeout)
         )
-    router = Router.from_plant(model, root, env=False, edge=edge)
+    router = Router.from_plant(model, root, env=False, edge=edge, base_dir=plant_path.parent)
     live: StoreLive | None = None
     try:
         if asset:  # without a running node, the asset's live state is its edge store's
@@ -272,8 +298,12 @@ def ask(
             live.close()
         router.close()  # closes the edge client too
         index.close()
+    timing = _local_timing(local)
     if as_json:
-        sys.stdout.write(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        doc = answer.to_dict()
+        if timing is not None:
+            doc["llm"] = timing
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
     console.print(answer.answer, highlight=False)
     if answer.citations:
@@ -287,3 +317,72 @@ def ask(
         err.print(f"note: {note}", highlight=False)
     used = answer.model_used or "no model (extractive)"
     err.print(f"answered by {used} in {answer.timings.get('total_ms', 0):.0f} ms", highlight=False)
+    if timing is not None and timing.get("ttft_ms") is not None:
+        loading = f" ({timing['load_ms']:.0f} ms of it loading)" if timing["load_ms"] else ""
+        err.print(
+            f"in-process model: first token after {timing['ttft_ms']:.0f} ms{loading}, "
+            f"{timing['completion_tokens']} tokens in {timing['total_ms']:.0f} ms",
+            highlight=False,
+        )
+
+
+def _local_model(plant: Any, plant_path: Path, model_path: Path | None, timeout_s: float) -> Any:
+    """The in-process model of ``ask --llm local``: ``model_path``, else the plant's edge
+    endpoint when it is in-process, else the packaged test fixture (with a note); a clear
+    error when there is none, or llama-cpp-python is missing."""
+    from plantmind.core.routing import IN_PROCESS_BACKENDS
+    from plantmind.llm.client import LLMConfig
+    from plantmind.llm.local import EXTRA_HINT, LocalChatBackend, packaged_gguf_models
+
+    ep = plant.llm.endpoints.edge
+    base = (
+        LLMConfig.from_endpoint(ep, plant_path.parent)
+        if ep is not None and ep.backend in IN_PROCESS_BACKENDS
+        else LLMConfig(base_url="", model="local", backend="llama-cpp", timeout_s=timeout_s)
+    )
+    path = str(model_path) if model_path is not None else base.model_path
+    if path is None:
+        fixtures = packaged_gguf_models()
+        if not fixtures:
+            raise _fail(
+                "--llm local: no model file: give --llm-model-path PATH, or an edge endpoint "
+                "with backend: llama-cpp and model_path in plant.yaml "
+                f"(the in-process model needs {EXTRA_HINT})"
+            )
+        path = str(fixtures[0])
+        err.print(
+            f"note: no model file given; running the packaged test fixture {fixtures[0].name} "
+            "(a tiny model for tests: expect poor answers; --llm-model-path for a real one)",
+            highlight=False,
+        )
+    name = base.model if model_path is None and base.model_path else Path(path).stem
+    cfg = LLMConfig(
+        base_url="", model=name, backend="llama-cpp", model_path=path, n_ctx=base.n_ctx,
+        threads=base.threads, timeout_s=base.timeout_s, temperature=base.temperature,
+        max_tokens=base.max_tokens,
+    )  # fmt: skip
+    backend = LocalChatBackend(cfg)
+    if not backend.available:
+        raise _fail(f"--llm local: {backend.why}")
+    return backend
+
+
+def _local_timing(backend: Any) -> dict[str, Any] | None:
+    """What ``ask --llm local`` reports of the in-process call (None: no model ran)."""
+    if backend is None or backend.last_timing is None:
+        return None
+    t = backend.last_timing
+    return {
+        "model": backend.name,
+        "model_path": str(backend.path),
+        "load_s": round(backend.load_s or 0.0, 3),
+        "ttft_ms": None if t.ttft_ms is None else round(t.ttft_ms, 1),
+        "load_ms": round(t.load_ms, 1),
+        "total_ms": round(t.total_ms, 1),
+        "prompt_eval_tokens": t.prompt_eval_tokens,
+        "completion_tokens": t.completion_tokens,
+        "finish_reason": t.finish_reason,
+        "n_ctx": backend.n_ctx,
+        "threads": backend.threads,
+        "chat_format": backend.chat_format,
+    }

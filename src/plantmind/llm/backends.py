@@ -1,8 +1,10 @@
 """Model backends by name: how an endpoint of plant.yaml (``llm.endpoints.*.backend``) becomes
 a client. ``openai`` (:class:`~plantmind.llm.client.ChatClient`: any OpenAI-compatible HTTP
-server, llama.cpp, Ollama, vLLM or a hosted API) is the one built in; an in-process backend
-(a GGUF run by llama.cpp at an air-gapped edge) registers a factory here, and the router and
-every caller pick it up by name."""
+server, llama.cpp, Ollama, vLLM or a hosted API) is the default; ``llama-cpp`` (alias
+``local``: :class:`~plantmind.llm.local.LocalChatBackend`, a GGUF run in-process at an
+air-gapped edge, the ``[edge-llm]`` extra) is registered lazily, so importing this module
+never imports llama.cpp. Other backends register a factory here, and the router and every
+caller pick them up by name."""
 
 from __future__ import annotations
 
@@ -42,6 +44,17 @@ BackendFactory = Callable[[LLMConfig], Any]
 
 _BACKENDS: Registry[BackendFactory] = Registry("model backend")
 _BACKENDS.register(DEFAULT_BACKEND, ChatClient)
+
+
+def _local_backend(config: LLMConfig) -> Any:
+    """The in-process backend, imported on first use (llama_cpp itself only on load)."""
+    from plantmind.llm.local import LocalChatBackend
+
+    return LocalChatBackend(config)
+
+
+for _name in ("llama-cpp", "local"):  # plantmind.core.routing.IN_PROCESS_BACKENDS
+    _BACKENDS.register(_name, _local_backend)
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:

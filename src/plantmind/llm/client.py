@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -77,6 +78,10 @@ class LLMConfig:
     embedding_model: str | None = None
     #: which client serves it (:mod:`plantmind.llm.backends`)
     backend: str = "openai"
+    #: in-process backends (``llama-cpp``): the GGUF file, the context size and the threads
+    model_path: str | None = None
+    n_ctx: int | None = None
+    threads: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig | None:
@@ -93,11 +98,17 @@ class LLMConfig:
         )
 
     @classmethod
-    def from_endpoint(cls, ep: ModelEndpoint) -> LLMConfig:
-        """From an endpoint declared in plant.yaml (``llm.endpoints.edge|central``)."""
+    def from_endpoint(cls, ep: ModelEndpoint, base_dir: str | Path | None = None) -> LLMConfig:
+        """From an endpoint declared in plant.yaml (``llm.endpoints.edge|central``); a
+        relative ``model_path`` is taken relative to ``base_dir`` (the plant file's folder)
+        when given."""
+        path = ep.model_path
+        if path is not None and base_dir is not None:
+            p = Path(path).expanduser()
+            path = str(p if p.is_absolute() else Path(base_dir) / p)
         return cls(
-            base_url=ep.url,
-            model=ep.model,
+            base_url=ep.url or "",
+            model=ep.model or (Path(path).stem if path else "default"),
             api_key_env=ep.api_key_env,
             timeout_s=ep.timeout_s,
             retries=ep.retries,
@@ -105,6 +116,9 @@ class LLMConfig:
             max_concurrency=ep.max_concurrency,
             embedding_model=ep.embedding_model,
             backend=ep.backend,
+            model_path=path,
+            n_ctx=ep.n_ctx,
+            threads=ep.threads,
         )
 
     def _url(self, path: str) -> str:

@@ -150,7 +150,9 @@ class Router:
 
     ``home``: where the queue and the call log live (None: no queue, no log). ``clients``
     replaces the per-tier clients built from the settings (tests, benchmarks).
-    ``extra_redact_terms`` adds literal terms to redact (term → kind).
+    ``extra_redact_terms`` adds literal terms to redact (term → kind). ``base_dir`` is the
+    folder relative ``model_path`` values of in-process endpoints are taken from (the plant
+    file's; None: the working directory).
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class Router:
         home: str | Path | None = None,
         clients: Mapping[str, Any] | None = None,
         extra_redact_terms: Mapping[str, str] | None = None,
+        base_dir: str | Path | None = None,
     ) -> None:
         self.settings = settings or LlmSettings()
         self.policy = Policy(self.settings)
@@ -172,7 +175,7 @@ class Router:
             if given is not None:
                 self.clients[tier] = given
             elif ep is not None:
-                self.clients[tier] = make_backend(LLMConfig.from_endpoint(ep))
+                self.clients[tier] = make_backend(LLMConfig.from_endpoint(ep, base_dir))
             else:
                 self.clients[tier] = NoneClient(f"no {tier} model is configured (llm.endpoints)")
         # a client given in code configures its tier, as an endpoint in plant.yaml would
@@ -202,11 +205,18 @@ class Router:
 
     @classmethod
     def from_plant(
-        cls, plant: Any, home: str | Path | None, *, env: bool = True, edge: Any | None = None
+        cls,
+        plant: Any,
+        home: str | Path | None,
+        *,
+        env: bool = True,
+        edge: Any | None = None,
+        base_dir: str | Path | None = None,
     ) -> Router:
         """The router of a plant (``plant.llm``). When the file declares no edge endpoint,
         ``edge`` (a client), or with ``env`` ``PLANTMIND_LLM_URL``/``PLANTMIND_LLM_MODEL``,
-        name the edge model (how the assistant was configured before the router existed)."""
+        name the edge model (how the assistant was configured before the router existed).
+        ``base_dir``: the plant file's folder, for relative model files."""
         settings: LlmSettings = plant.llm
         clients: dict[str, Any] = {}
         if edge is not None and settings.endpoints.edge is None:
@@ -218,7 +228,9 @@ class Router:
         terms: dict[str, str] = {}
         if settings.redaction.asset_ids:
             terms = {a.id: "asset" for _, _, a in plant.iter_assets()}
-        return cls(settings, home=home, clients=clients, extra_redact_terms=terms)
+        return cls(
+            settings, home=home, clients=clients, extra_redact_terms=terms, base_dir=base_dir
+        )
 
     @property
     def has_model(self) -> bool:
