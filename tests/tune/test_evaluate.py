@@ -112,3 +112,12 @@ def test_evaluation_tells_a_better_model_from_a_worse_one(tmp_path: Path) -> Non
     assert verdict == "tuned better"
     # the refusing model declines answerable questions: its decline accuracy is the lower
     assert tuned["decline_accuracy"]["mean"] > base["decline_accuracy"]["mean"]
+
+
+def test_a_limited_evaluation_samples_every_task() -> None:
+    from plantmind.tune.evaluate import _interleave_tasks
+
+    recs = [_rec("manual_qa", "a")] * 5 + [_rec("decline", "NOT FOUND")] * 2
+    recs += [_rec("sensor_spec", "b")] * 3
+    first = [r.task for r in _interleave_tasks(recs)[:3]]
+    assert sorted(first) == ["decline", "manual_qa", "sensor_spec"]

@@ -527,3 +527,39 @@ def bench_hub_page(
     )
     _print_figures(r)
     _write_json(r, json_out)
+
+
+@bench_app.command("tune")
+def bench_tune(
+    out: Annotated[
+        Path, typer.Option(help="Folder for the records, the run, GGUF, reports.")
+    ] = Path("bench-tune"),
+    steps: Annotated[int, typer.Option(help="LoRA optimiser steps.")] = 30,
+    limit: Annotated[int | None, typer.Option(help="Ask at most this many test records.")] = 24,
+    recipe: Annotated[
+        Path | None, typer.Option(help="Training recipe (default: the fixture's, CPU).")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 128,
+    threads: Annotated[
+        int | None, typer.Option(help="Generation threads (default: the CPUs less one).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here.")] = None,
+) -> None:
+    """The plant's own language model on the demo plant: records, a few LoRA steps on the
+    base (the SmolLM2 fixture by default), GGUF export, base vs tuned on the held-out split
+    with bootstrap 95 % intervals (report.json and report.html in --out)."""
+    from plantmind.bench.tune import run_tune_bench
+    from plantmind.cli.tune import print_eval
+
+    if steps < 1 or (limit is not None and limit < 1):
+        raise _fail("--steps and --limit must be at least 1")
+    from plantmind.cli.common import needs_extra
+
+    with needs_extra("finetune"):
+        r = run_tune_bench(
+            out, steps=steps, limit=limit, recipe_path=recipe, max_tokens=max_tokens,
+            log=lambda s: console.print(s, highlight=False), threads=threads,
+        )  # fmt: skip
+    print_eval(r["evaluation"])
+    console.print(f"report: {out / 'report.html'}; timings {r['timings_s']}", highlight=False)
+    _write_json(r, json_out)

@@ -68,8 +68,8 @@ def central_run(
     if plant is not None:
         from plantmind.llm.router import Router
 
-        model = plant_or_fail(plant)[0]
-        router = Router.from_plant(model, root / "llm", env=False)
+        model, plant_path = plant_or_fail(plant)
+        router = Router.from_plant(model, root / "llm", env=False, base_dir=plant_path.parent)
         policies = site_policies_of(model)
     hub = CentralService(url, root, router=router, site_policies=policies)
     cfg = (

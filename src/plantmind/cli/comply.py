@@ -111,8 +111,8 @@ def check(
         from plantmind.core.settings import resolve_home
         from plantmind.llm.router import Router
 
-        model, _ = plant_or_fail(plant)
-        router = Router.from_plant(model, resolve_home(home))
+        model, plant_path = plant_or_fail(plant)
+        router = Router.from_plant(model, resolve_home(home), base_dir=plant_path.parent)
     try:
         with console.status("checking…") if console.is_terminal else _Null():
             report = run_check(standard, procedures, out, router=router)

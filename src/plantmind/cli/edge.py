@@ -71,7 +71,7 @@ def edge_run(
     from plantmind.edge.service import EdgeService, SiteError, pick_site
 
     setup_logging(verbose)
-    model, _ = plant_or_fail(plant)
+    model, plant_path = plant_or_fail(plant)
     root = resolve_home(home)
     if source not in ("auto", "connectors", "simulator", "none"):
         raise fail(f"--source must be auto, connectors, simulator or none, got {source!r}")
@@ -119,6 +119,7 @@ def edge_run(
         # live health and RUL for every asset kind with a model under <home>/health/models
         # (`plantmind health train`); the others get a deviation-based health index
         service = EdgeService(model, root, site=site_id, transport=transport)
+        service.node.plant_dir = plant_path.parent
         if models_hub:
             import json
 

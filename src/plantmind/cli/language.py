@@ -130,8 +130,8 @@ def check(
     if plant is not None and translate:
         from plantmind.llm.router import Router
 
-        model, _ = plant_or_fail(plant)
-        router = Router.from_plant(model, None)
+        model, plant_path = plant_or_fail(plant)
+        router = Router.from_plant(model, None, base_dir=plant_path.parent)
     try:
         report = check_message(
             text, spec=sp, glossary=gl, sender_locale=locale, receiver_locale=receiver_locale,

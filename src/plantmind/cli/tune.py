@@ -1,6 +1,7 @@
 """``plantmind tune``: the plant's own language model. ``build`` writes training records from
 the plant's documents, work orders and sensor sheet; ``split`` re-splits a records file;
-more commands (train, export, eval) join as their parts land."""
+``train`` fine-tunes a LoRA adapter; ``export`` writes GGUF for llama.cpp and Ollama; ``eval``
+compares the base model with the tuned one on the held-out split."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from plantmind.cli.common import HomeOpt, PlantOpt, console, err, fail, plant_or_fail
+from plantmind.cli.tune_train import export_cmd, train_cmd
 
 __all__ = ["tune_app"]
 
@@ -46,7 +48,6 @@ def _print_report(rep: dict[str, Any], out: Path | None) -> None:
     err.print(f"teacher model: {rep['teacher']}", highlight=False)
 
 
-@tune_app.command("build")
 def build(
     out: Annotated[Path, typer.Option("--out", help="Folder for records.jsonl and report.json.")],
     plant: PlantOpt = None,
@@ -137,7 +138,6 @@ def build(
     _print_report(rep, out / "records.jsonl")
 
 
-@tune_app.command("split")
 def split(
     records: Annotated[Path, typer.Argument(help="records.jsonl to split again (in place).")],
     eval_fraction: Annotated[float, typer.Option(help="Share of records for eval.")] = 0.1,
@@ -166,3 +166,96 @@ def split(
         + f"; leaks between test and train: {len(found)}",
         highlight=False,
     )
+
+
+def evaluate(
+    records: Annotated[Path, typer.Argument(help="records.jsonl (its test split is asked).")],
+    base: Annotated[Path, typer.Option("--base", help="The base model (GGUF file).")],
+    tuned: Annotated[
+        Path | None, typer.Option("--tuned", help="The tuned model (GGUF file from export).")
+    ] = None,
+    split_name: Annotated[str, typer.Option("--split", help="Which split to ask.")] = "test",
+    limit: Annotated[int | None, typer.Option(help="Ask at most this many records.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report (JSON).")] = None,
+    home: HomeOpt = None,
+    plant: PlantOpt = None,
+    no_embed: Annotated[bool, typer.Option("--no-embed", help="BM25 only.")] = False,
+) -> None:
+    """Base vs tuned, the same retrieval and prompt for both: key-fact recall, citation
+    accuracy, decline accuracy and invented-number rate, each with a bootstrap 95 %
+    interval; a difference is claimed only when its interval excludes 0."""
+    import tempfile
+
+    from plantmind.cli.docs import plant_documents
+    from plantmind.knowledge.index import KnowledgeIndex
+    from plantmind.llm.client import LLMError
+    from plantmind.llm.local import open_local_model
+    from plantmind.tune.evaluate import evaluate_models
+    from plantmind.tune.records import RecordError, read_records
+
+    try:
+        recs = read_records(records)
+    except RecordError as exc:
+        raise fail(str(exc)) from None
+    for p in (base, tuned):
+        if p is not None and not p.is_file():
+            raise fail(f"no such model file: {p}")
+    try:
+        models = {"base": open_local_model(base)}
+        if tuned is not None:
+            models["tuned"] = open_local_model(tuned)
+    except LLMError as exc:
+        raise fail(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="plantmind-tune-eval-") as tmp:
+        index = KnowledgeIndex(Path(tmp), embedder=None if no_embed else "auto")
+        index.add(plant_documents(plant))
+        try:
+            report = evaluate_models(recs, index, models, split=split_name, limit=limit)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        finally:
+            index.close()
+            for m in models.values():
+                m.close()
+    d = report.to_dict()
+    if out is not None:
+        out.write_text(json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    print_eval(d)
+
+
+def print_eval(d: dict[str, Any]) -> None:
+    """The evaluation's table: each metric per model with its interval, then the verdicts."""
+    from rich.table import Table
+
+    table = Table(title=f"{d['split']} split, {d['records']} records", title_justify="left")
+    table.add_column("metric")
+    for name in d["models"]:
+        table.add_column(name, justify="right")
+    for metric in ("key_fact_recall", "citation_accuracy", "decline_accuracy",
+                   "invented_number_rate"):  # fmt: skip
+        cells = []
+        for m in d["models"].values():
+            s = m[metric]
+            cells.append(
+                "not measured"
+                if s["mean"] is None
+                else f"{s['mean']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}] n={s['n']}"
+            )
+        table.add_row(metric, *cells)
+    console.print(table)
+    for pair, per in d["comparisons"].items():
+        for metric, c in per.items():
+            if c["difference"] is None:
+                continue
+            console.print(
+                f"{pair} {metric}: {c['difference']:+.3f} "
+                f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]: {c['verdict']}",
+                highlight=False,
+            )
+
+
+tune_app.command("build")(build)
+tune_app.command("split")(split)
+tune_app.command("train")(train_cmd)
+tune_app.command("export")(export_cmd)
+tune_app.command("eval")(evaluate)

@@ -92,6 +92,9 @@ class EdgeNode:
     ) -> None:
         self.plant = plant
         self.home = Path(home)
+        #: the plant file's folder: relative paths of plant.yaml (in-process model files) are
+        #: read from it; None: the working directory
+        self.plant_dir: Path | None = None
         self.index = PlantIndex.build(plant)
         n = self.index.n_signals
         # whatever detect/default.py names; its state is saved under its name

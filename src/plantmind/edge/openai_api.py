@@ -57,7 +57,9 @@ def get_router(app: FastAPI) -> Router:
         router: Router | None = getattr(state, "llm_router", None)
         if router is None:
             node = state.node
-            router = Router.from_plant(node.plant, node.home)
+            router = Router.from_plant(
+                node.plant, node.home, base_dir=getattr(node, "plant_dir", None)
+            )
             router.start()
             state.llm_router = router
     return router

@@ -47,6 +47,7 @@ __all__ = [
     "LocalTiming",
     "default_threads",
     "gguf_context_length",
+    "open_local_model",
     "packaged_gguf_models",
 ]
 
@@ -486,3 +487,33 @@ class _LocalStream:
 def make_local_backend(config: LLMConfig) -> LocalChatBackend:
     """The registry's factory (:mod:`plantmind.llm.backends`)."""
     return LocalChatBackend(config)
+
+
+def open_local_model(
+    path: str | Path,
+    *,
+    max_tokens: int = 256,
+    n_ctx: int = DEFAULT_N_CTX,
+    temperature: float = 0.0,
+    name: str | None = None,
+    threads: int | None = None,
+) -> LocalChatBackend:
+    """A loaded in-process model for ``path`` (a GGUF file); :class:`LLMError` naming the
+    problem (no such file, llama-cpp-python not installed) when it cannot run."""
+    p = Path(path)
+    backend = LocalChatBackend(
+        LLMConfig(
+            base_url="local",
+            model=name or p.stem,
+            backend="llama-cpp",
+            model_path=str(p),
+            temperature=temperature,
+            max_tokens=max_tokens,
+            n_ctx=n_ctx,
+            threads=threads,
+        )
+    )
+    if not backend.available:
+        raise LLMError(f"{p}: {backend.why}")
+    backend.load()
+    return backend

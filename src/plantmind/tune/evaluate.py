@@ -268,6 +268,18 @@ class EvalReport:
         return d
 
 
+def _interleave_tasks(records: Sequence[Record]) -> list[Record]:
+    """The records task by task in turn (a limited run samples every task, not the first)."""
+    by_task: dict[str, list[Record]] = {}
+    for r in records:
+        by_task.setdefault(r.task, []).append(r)
+    queues = [by_task[t] for t in sorted(by_task)]
+    out: list[Record] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 def evaluate_models(
     records: Sequence[Record],
     index: Any,
@@ -278,12 +290,13 @@ def evaluate_models(
     passages: int = 5,
 ) -> EvalReport:
     """Ask every ``split`` record's question of each model through the same assistant
-    (``index``: the plant's :class:`~plantmind.knowledge.index.KnowledgeIndex`)."""
+    (``index``: the plant's :class:`~plantmind.knowledge.index.KnowledgeIndex`); with
+    ``limit``, that many records taken task by task in turn."""
     from plantmind.assist.answer import Assistant, _distinct_pages
 
     chosen = [r for r in records if r.split == split]
     if limit is not None:
-        chosen = chosen[:limit]
+        chosen = _interleave_tasks(chosen)[:limit]
     if not chosen:
         raise ValueError(f"no records in the {split!r} split")
     report = EvalReport([], split, len(chosen))

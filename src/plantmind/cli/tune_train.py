@@ -1,0 +1,107 @@
+"""``plantmind tune train`` and ``plantmind tune export``: the command functions (registered
+on the ``tune`` app by :mod:`plantmind.cli.tune`). Training and export are done by
+:mod:`plantmind.tune.train` and :mod:`plantmind.tune.export`; they need the ``finetune``
+extra (torch, transformers, peft, gguf), which a missing package names in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal, cast
+
+import typer
+
+from plantmind.cli.common import console, err
+from plantmind.cli.common import fail as _fail
+
+__all__ = ["export_cmd", "train_cmd"]
+
+_FINETUNE = {"torch", "transformers", "peft", "gguf", "safetensors", "accelerate", "numpy"}
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Known failures end the command with one red line, a missing package with the extra."""
+    from plantmind.tune.base import BaseError
+    from plantmind.tune.export import ExportError
+    from plantmind.tune.recipe import RecipeError
+    from plantmind.tune.records import RecordError
+    from plantmind.tune.train import TrainError
+
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").split(".")[0]
+        if root not in _FINETUNE:
+            raise
+        raise _fail(f"{root} is not installed: pip install 'plantmind[finetune]'") from None
+    except (BaseError, ExportError, RecipeError, RecordError, TrainError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def train_cmd(
+    records: Annotated[
+        Path, typer.Option(help="records.jsonl (plantmind tune build/split): train split used.")
+    ],
+    out: Annotated[Path, typer.Option(help="Run folder: adapter/, checkpoint/, model card.")],
+    recipe: Annotated[
+        Path | None,
+        typer.Option(help="Recipe YAML (default: the packaged SmolLM2-135M CPU fixture)."),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option(help="Base model (GGUF file, model folder), over the recipe's.")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(min=1, help="Optimiser steps, over the recipe's.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the checkpoint in --out when there is one.")
+    ] = True,
+) -> None:
+    """Fine-tune a base model with LoRA on the train split; resumable, eval loss reported."""
+    from plantmind.tune.recipe import load_recipe, packaged_recipe
+    from plantmind.tune.train import train
+
+    with _guard():
+        r = load_recipe(recipe or packaged_recipe("fixture"))
+        r = r.with_overrides(base=base, max_steps=max_steps)
+        res = train(records, r, out, resume=resume)
+    for w in res.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+    def f(x: float | None) -> str:
+        return "–" if x is None else f"{x:.4f}"
+
+    start = f"resumed at step {res.resumed_from}, " if res.resumed_from else ""
+    console.print(
+        f"trained {res.steps} steps ({start}{res.train_records} train records); "
+        f"train loss {f(res.first_loss)} → {f(res.last_loss)}, eval loss "
+        f"{f(res.eval_loss_before)} → {f(res.eval_loss_after)} ({res.eval_records} records)"
+    )
+    console.print(f"adapter: {res.adapter_dir}\nmodel card: {out / 'model_card.json'}")
+
+
+def export_cmd(
+    run_dir: Annotated[Path, typer.Option("--run", help="Run folder of plantmind tune train.")],
+    out: Annotated[Path, typer.Option(help="Folder for the GGUF files and the Modelfile.")],
+    outtype: Annotated[
+        str, typer.Option(help="Merged weights: f16, q8_0 (smaller) or f32 (exact).")
+    ] = "f16",
+    base: Annotated[
+        Path | None, typer.Option(help="Base GGUF (default: the one in the run's model card).")
+    ] = None,
+) -> None:
+    """Write the tuned model as GGUF (merged, and the adapter alone) and an Ollama Modelfile."""
+    from plantmind.tune.export import export_run
+
+    if outtype not in ("f16", "q8_0", "f32"):
+        raise _fail(f"--outtype {outtype}: use f16, q8_0 or f32")
+    with _guard():
+        res = export_run(
+            run_dir, out, outtype=cast(Literal["f32", "f16", "q8_0"], outtype), base=base
+        )
+    console.print(f"merged model: {res.merged}")
+    if res.adapter is not None:
+        console.print(f"adapter (llama.cpp LoRA, on {res.base.name}): {res.adapter}")
+    console.print(f"Ollama: ollama create plant-assistant -f {res.modelfile}")
