@@ -168,3 +168,29 @@ def test_closed_alerts_become_review_records_and_open_ones_do_not() -> None:
     assert "real condition" in answers["alert a1"] and "false alarm" in answers["alert a2"]
     assert all("J. Becker" in a and "check the oil level" in a for a in answers.values())
     assert {r.sensitivity for r in recs} == {"confidential"}
+
+
+def test_records_carry_passages_in_the_assistants_format(built: Path) -> None:
+    from plantmind.assist.answer import SYSTEM_PROMPT
+
+    records = read_records(built / "records.jsonl")
+    for r in records:
+        golds = [c for c in r.context if c.get("gold")]
+        assert len(golds) == (0 if r.task == "decline" else 1), r.id
+        keys = [(c["source"], c.get("section")) for c in r.context]
+        assert len(set(keys)) == len(keys)  # no passage twice
+    # the gold passage and distractors (or, for a decline, distractors only)
+    assert sum(len(r.context) >= 2 for r in records) >= 0.95 * len(records)
+    r = next(x for x in records if x.task == "diagnosis")
+    system, user, assistant = r.grounded_messages()
+    assert system["content"] == SYSTEM_PROMPT
+    assert user["content"].startswith("Passages from the plant documents:\n\n[1] (")
+    assert user["content"].endswith(f"Question: {r.question}")
+    k = next(n for n, c in enumerate(r.context, start=1) if c.get("gold"))
+    assert assistant["content"].endswith(f"[{k}]")
+    decline = next(x for x in records if x.task == "decline")
+    assert decline.grounded_messages()[-1]["content"] == "NOT FOUND"
+    # the gold passage's place varies (a model must read, not learn a position)
+    places = {next(n for n, c in enumerate(x.context) if c.get("gold")) for x in records
+              if x.task != "decline"}  # fmt: skip
+    assert len(places) >= 2

@@ -104,8 +104,9 @@ def test_overrides_and_fingerprint() -> None:
 def test_fixture_recipe_passes_on_a_cpu() -> None:
     r = load_recipe(packaged_recipe("fixture"))
     problems = check_recipe(
-        r, **CPU, model_params=1.35e8, model_context_length=8192, host_memory_gib=8
-    )
+        r, **CPU, model_params=1.35e8, model_context_length=8192, host_memory_gib=8,
+        model_hidden=576, model_layers=30, model_vocab=49152,  # SmolLM2-135M's shape
+    )  # fmt: skip
     assert problems == []
 
 

@@ -33,6 +33,9 @@ __all__ = [
     "Answer",
     "Assistant",
     "DeclinePolicy",
+    "cited_by_name",
+    "grounded_prompt",
+    "passage_where",
 ]
 
 MAX_QUESTION_CHARS = 2_000
@@ -138,13 +141,7 @@ def _citation(h: Hit) -> Citation:
 
 
 def _where(h: Hit) -> str:
-    c = h.chunk
-    parts = [c.source]
-    if c.page is not None:
-        parts.append(f"page {c.page}")
-    if c.section:
-        parts.append(c.section)
-    return ", ".join(parts)
+    return passage_where(h.chunk.source, h.chunk.page, h.chunk.section)
 
 
 _QWORD = re.compile(r"[a-z0-9][a-z0-9/&'-]*")
@@ -283,6 +280,8 @@ class Assistant:
                         "the model found no answer in the passages",
                     )  # fmt: skip
                 answer_text, cited = keep_valid_citations(text, len(hits))
+                if not cited and (cited := cited_by_name(text, retrieved)):
+                    notes.append("the model named its sources instead of numbering them")
                 citations = [retrieved[i] for i in cited]
                 model_used = reply.model
                 if not cited:
@@ -340,11 +339,30 @@ class Assistant:
 def _prompt(q: str, hits: list[Hit], context: LiveContext | None) -> list[dict[str, Any]]:
     """The chat messages of a generated answer: the numbered passages (numbered as the
     citations are), the live context and the question."""
-    blocks = [f"[{n}] ({_where(h)})\n{h.chunk.text}" for n, h in enumerate(hits, start=1)]
+    return grounded_prompt(
+        q,
+        [(_where(h), h.chunk.text) for h in hits],
+        context.describe() if context is not None else None,
+    )
+
+
+def passage_where(source: str, page: int | None, section: str | None) -> str:
+    """A passage's place as the prompt and the citations write it ("doc.pdf, page 3, 2.1")."""
+    return ", ".join([source, *([f"page {page}"] if page is not None else []),
+                      *([section] if section else [])])  # fmt: skip
+
+
+def grounded_prompt(
+    question: str, passages: list[tuple[str, str]], live: str | None = None
+) -> list[dict[str, Any]]:
+    """The assistant's prompt for ``question`` over ``passages`` ((where, text), numbered from
+    1 as the citations are) and the live context's text: the one format the assistant serves
+    and ``plantmind tune`` trains with."""
+    blocks = [f"[{n}] ({where})\n{text}" for n, (where, text) in enumerate(passages, start=1)]
     user = "Passages from the plant documents:\n\n" + "\n\n".join(blocks)
-    if context is not None:
-        user += "\n\n" + context.describe()
-    user += f"\n\nQuestion: {q}"
+    if live is not None:
+        user += "\n\n" + live
+    user += f"\n\nQuestion: {question}"
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": user},
@@ -358,6 +376,31 @@ SYSTEM_PROMPT = (
     "brief; give procedures as numbered steps and keep their warnings and cautions. If the "
     "passages do not contain the answer, reply exactly: NOT FOUND"
 )
+
+
+def cited_by_name(text: str, retrieved: list[Citation]) -> list[int]:
+    """The retrieved passages an answer names instead of numbering them ("Source:
+    SOP-012_pump_bearing_replacement.md, 6. Procedure"): a passage counts when the answer holds
+    its document's file name (or the name without its suffix) and, if the passage has a
+    section, that section's heading too; 0-based, in order of retrieval.
+
+    >>> c = [Citation("sops/SOP-012.md", None, "6. Procedure", 1.0), Citation("m.md", 2, None, 0.5)]
+    >>> cited_by_name("Fit the bearing. Source: SOP-012.md, 6. Procedure.", c)
+    [0]
+    >>> cited_by_name("Fit the bearing.", c)
+    []
+    """
+    low = text.lower()
+    out = []
+    for i, c in enumerate(retrieved):
+        name = c.source.rsplit("/", 1)[-1].lower()
+        stem = name.rsplit(".", 1)[0]
+        if not (name in low or (len(stem) >= 6 and stem in low)):
+            continue
+        if c.section and c.section.lower() not in low:
+            continue
+        out.append(i)
+    return out
 
 
 def keep_valid_citations(text: str, n_passages: int) -> tuple[str, list[int]]:

@@ -113,6 +113,9 @@ class _Source:
     text: str
     page: int | None = None
     extra: list[str] = field(default_factory=list)  # texts of further passages read
+    #: the passage as the assistant shows it (section heading; text when it differs)
+    section: str | None = None
+    shown: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -126,6 +129,16 @@ class _Source:
         return d
 
 
+#: words of a passage shown with a training question (the prompt stays short enough for a
+#: small model's context: three passages, the question and the answer)
+CONTEXT_WORDS = 90
+
+
+def clip_words(text: str, words: int = CONTEXT_WORDS) -> str:
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
 def _record(
     task: str,
     question: str,
@@ -135,6 +148,12 @@ def _record(
     style: str,
     sensitivity: str = "internal",
 ) -> Record:
+    gold = (
+        []
+        if task == "decline"
+        else [{"source": source.doc, "page": source.page, "section": source.section,
+               "text": clip_words(source.shown or source.text), "gold": True}]
+    )  # fmt: skip
     return Record(
         messages=[
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -145,6 +164,7 @@ def _record(
         source=source.to_dict(),
         generator={"name": f"template:{template}", "version": GENERATOR_VERSION, "style": style},
         sensitivity=sensitivity,
+        context=gold,
     )
 
 
@@ -180,8 +200,12 @@ def sensor_records(plant: Plant, plant_doc: str) -> Iterator[Record]:
 
 def _signal_records(asset: Asset, s: Signal, plant_doc: str) -> Iterator[Record]:
     sens = asset.signal_sensitivity(s)
-    src = _Source(plant_doc, f"signal {s.id}", signal_passage(s))
     lo, hi = s.expected_range
+    src = _Source(
+        plant_doc, f"signal {s.id}", signal_passage(s), section=f"{asset.name} ({asset.id})",
+        shown=f"{s.id} ({s.name}): unit {s.unit}, expected range {_fmt(lo)} to {_fmt(hi)} "
+        f"{s.unit}, sampled at {_fmt(s.sample_rate_hz)} Hz. {s.description}".strip(),
+    )  # fmt: skip
     name = s.name.lower()
     what = f" It measures: {s.description.rstrip('.')}." if s.description else ""
     yield from _records(
@@ -288,7 +312,8 @@ def procedure_records(doc: LoadedDocument) -> Iterator[Record]:
                 f"how do I do the {topic.lower()} part of {title}?",
                 f"{title}, {section}:\n{listing}{more}\n{_cite(doc, steps[0])}",
                 _Source(doc.source, f"{section} steps", steps[0].text, steps[0].page,
-                        [b.text for b in steps[1:]]),
+                        [b.text for b in steps[1:]], section or None,
+                        "\n".join(b.text for b in steps[:8])),
                 "procedure_steps",
             )  # fmt: skip
         for a, b in itertools.pairwise(steps):
@@ -298,7 +323,15 @@ def procedure_records(doc: LoadedDocument) -> Iterator[Record]:
                 f"In {title}, which step follows step {a.step} ('{lead} …')?",
                 f"done step {a.step} of {title} ({lead}), what's next?",
                 f"Step {b.step}: {_first_sentences(_unnumbered(b.text), 2)} {_cite(doc, b)}",
-                _Source(doc.source, f"{section} step {b.step}", b.text, b.page, [a.text]),
+                _Source(
+                    doc.source,
+                    f"{section} step {b.step}",
+                    b.text,
+                    b.page,
+                    [a.text],
+                    section or None,
+                    f"{a.text}\n{b.text}",
+                ),
                 "procedure_next",
             )
     for i, b in enumerate(doc.blocks):
@@ -314,7 +347,7 @@ def procedure_records(doc: LoadedDocument) -> Iterator[Record]:
                 f"Which warning applies {subject} of {title}?",
                 f"any safety warning {subject} in {title}?",
                 f"{_first_sentences(b.text, 3, 500)} {_cite(doc, b)}",
-                _Source(doc.source, f"{b.section} warning {i}", b.text, b.page),
+                _Source(doc.source, f"{b.section} warning {i}", b.text, b.page, section=b.section),
                 "procedure_warning",
             )
 
@@ -348,7 +381,8 @@ def manual_records(doc: LoadedDocument) -> Iterator[Record]:
                     f"According to {title}, what is the {item.lower()} ({_topic(b.section)})?",
                     f"what's the {item.lower()} for {title}?",
                     f"{item}: {value} ({col}). {_cite(doc, b)}",
-                    _Source(doc.source, f"{b.section} table {i} row {item}", row, b.page),
+                    _Source(doc.source, f"{b.section} table {i} row {item}", row, b.page,
+                            section=b.section),
                     "manual_table_row",
                 )  # fmt: skip
         elif b.kind == "text" and len(b.text.split()) >= 12 and not _WARNING.search(b.text):
@@ -358,7 +392,7 @@ def manual_records(doc: LoadedDocument) -> Iterator[Record]:
                 f"What does {title} say about '{topic}'?",
                 f"what does the doc say on {topic.lower()} for {title}?",
                 f"{_first_sentences(b.text, 3, 500)} {_cite(doc, b)}",
-                _Source(doc.source, f"{b.section} text {i}", b.text, b.page),
+                _Source(doc.source, f"{b.section} text {i}", b.text, b.page, section=b.section),
                 "manual_section",
             )
 
@@ -393,7 +427,7 @@ def work_order_records(
             f"{b.asset} {symptom} - what's causing it and what do I do?",
             f"Work order {wo}{when} on {b.asset} had this symptom. Cause found: {cause}. "
             f"Action taken: {action}.{code} Source: {doc.source}, work order {wo}.",
-            _Source(doc.source, f"work order {wo}", b.text, b.page),
+            _Source(doc.source, f"work order {wo}", b.text, b.page, section=b.section),
             "work_order_diagnosis",
             (sensitivity or {}).get(b.asset, "internal"),
         )
@@ -430,7 +464,13 @@ def alert_records(
             f"{a.asset_id} alarm again: {message} - real or false last time?",
             f"A {a.severity} alert on {a.asset_id} opened {when} ({message}): {verdict}.{tail} "
             f"Source: alert history, alert {a.id}.",
-            _Source("alerts", f"alert {a.id}", json.dumps(a.to_dict(), sort_keys=True)),
+            _Source(
+                "alerts",
+                f"alert {a.id}",
+                json.dumps(a.to_dict(), sort_keys=True),
+                section=f"alert {a.id}",
+                shown=f"Alert {a.id} on {a.asset_id}, opened {when}: {message}; {verdict}.{tail}",
+            ),
             "alert_verdict",
             (sensitivity or {}).get(a.asset_id, "internal"),
         )
@@ -590,6 +630,9 @@ def build_dataset(
     raw.extend(extra)
     kept, dedup = remove_duplicates(raw)
     split_records(kept, split)
+    from plantmind.tune.grounding import ground_records
+
+    ground_records(kept, [*document_paths, plant_path])
     found = leaks(kept)
     per_task_split: dict[str, dict[str, int]] = {}
     for r in kept:

@@ -79,6 +79,11 @@ class Recipe(BaseModel):
         default="none", description="4bit = QLoRA (bitsandbytes NF4, CUDA only)."
     )
     gradient_checkpointing: bool = False
+    grounded: bool = Field(
+        default=True,
+        description="Train in the assistant's format: the record's passages numbered before "
+        "the question, the answer citing its passage ([k]) or saying NOT FOUND.",
+    )
     save_every: int = Field(default=50, ge=1, description="Optimiser steps between checkpoints.")
     max_grad_norm: float | None = Field(default=1.0, gt=0)
 

@@ -77,6 +77,9 @@ class Record:
     split: str | None = None
     group: str | None = None
     id: str = field(default="")
+    #: the passages shown with the question when training in the assistant's format
+    #: (``source``, ``page``, ``section``, ``text``, ``gold``: the passage the answer rests on)
+    context: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -96,6 +99,26 @@ class Record:
         extra = [p for p in self.source.get("passages", []) if isinstance(p, str)]
         return sorted({self.source["sha256"], *extra})
 
+    def grounded_messages(self) -> list[dict[str, str]]:
+        """The exchange as the assistant serves it: its system prompt, the numbered passages
+        and the question, and the answer citing the gold passage by its number ([k]); a
+        decline (no gold passage) answers NOT FOUND. Without ``context``: ``messages``."""
+        if not self.context:
+            return self.messages
+        from plantmind.assist.answer import grounded_prompt, passage_where
+
+        passages = [
+            (passage_where(str(c.get("source", "")), c.get("page"), c.get("section")),
+             str(c.get("text", "")))
+            for c in self.context
+        ]  # fmt: skip
+        gold = [n for n, c in enumerate(self.context, start=1) if c.get("gold")]
+        answer = self.answer if gold else "NOT FOUND"
+        if gold:
+            answer = f"{answer} [{gold[0]}]"
+        msgs = [dict(m) for m in grounded_prompt(self.question, passages)]
+        return [*msgs, {"role": "assistant", "content": answer}]
+
     def content(self) -> str:
         """Question and answer, as near-duplicate detection compares them."""
         return f"{self.question}\n{self.answer}"
@@ -110,6 +133,7 @@ class Record:
             "sensitivity": self.sensitivity,
             "split": self.split,
             "group": self.group,
+            **({"context": self.context} if self.context else {}),
         }
 
     @classmethod
@@ -144,6 +168,7 @@ class Record:
             split=split,
             group=d.get("group"),
             id=str(d.get("id") or ""),
+            context=[dict(c) for c in d.get("context") or [] if isinstance(c, dict)],
         )
 
 

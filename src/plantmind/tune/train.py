@@ -171,10 +171,16 @@ def eval_loss(
     return total / count if count else None
 
 
-def _encode_all(tokenizer: Any, records: Sequence[Any], ctx: int) -> list[Example]:
+def _encode_all(
+    tokenizer: Any, records: Sequence[Any], ctx: int, grounded: bool = True
+) -> list[Example]:
+    """Tokenised records; ``grounded``: in the assistant's format (their passages before the
+    question) where a record has passages. Records whose answer the context length cuts
+    off entirely are left out."""
     out = []
     for r in records:
-        ex = encode_messages(tokenizer, r.messages, ctx)
+        msgs = r.grounded_messages() if grounded and getattr(r, "context", None) else r.messages
+        ex = encode_messages(tokenizer, msgs, ctx)
         if any(lab != -100 for lab in ex.labels[1:]):
             out.append(ex)
     return out
@@ -370,8 +376,8 @@ def train(
     torch.manual_seed(recipe.seed)
     device = resolve_device(recipe)
     base_model, tokenizer, digest = load_base(recipe, device=device)
-    train_ex = _encode_all(tokenizer, train_recs, recipe.context_length)
-    eval_ex = _encode_all(tokenizer, eval_recs, recipe.context_length)
+    train_ex = _encode_all(tokenizer, train_recs, recipe.context_length, recipe.grounded)
+    eval_ex = _encode_all(tokenizer, eval_recs, recipe.context_length, recipe.grounded)
     if not train_ex:
         raise TrainError(f"context_length: {recipe.context_length} cuts every assistant answer")
     pad_id = int(tokenizer.pad_token_id)
