@@ -542,3 +542,35 @@ def test_converted_base_gives_the_base_models_greedy_tokens(tmp_path: Path) -> N
     want = [_greedy_torch(model, p) for p in prompts]
     path = convert_base(fixture, tmp_path / "base-f16.gguf", "f16")
     assert _greedy_llama(path, prompts) == want
+
+
+def test_export_publish_signs_the_adapter_for_its_base(run: Any, tmp_path: Path) -> None:
+    """`tune export --publish N --keys DIR`: the adapter, its Modelfile and model card go to
+    the hub's registry as version N of kind llm-adapter, bound to the base's sha256."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from plantmind.bench.rollout import HubThread
+    from plantmind.cli import app as root_app
+
+    keys = tmp_path / "keys"
+    assert CliRunner().invoke(root_app, ["models", "keygen", "--keys", str(keys)]).exit_code == 0
+    root = json.loads((keys / "root.json").read_text())
+    args = ["export", "--run", str(run.out_dir), "--out", str(tmp_path / "x"), "--publish", "1"]
+    r = CliRunner().invoke(_app(), args)
+    assert r.exit_code == 2 and "--keys" in r.output  # refused before exporting
+    hub = HubThread(tmp_path / "hub", root, tick_s=0)
+    try:
+        env = {"PLANTMIND_HUB": hub.url, "PLANTMIND_TOKEN": hub.token("engineer")}
+        r = CliRunner().invoke(_app(), [*args, "--keys", str(keys), "--name", "riverside-llm"],
+                               env=env)  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert "published riverside-llm v1" in r.output
+        m = hub.registry.manifest("riverside-llm", 1)
+    finally:
+        hub.close()
+    signed = m["signed"]
+    assert signed["kind"] == "llm-adapter"
+    assert signed["compat"]["base_sha256"] == run.card["base"]["sha256"]
+    assert {f["path"] for f in signed["files"]} == {"adapter.gguf", "Modelfile", "model_card.json"}

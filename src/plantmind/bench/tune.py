@@ -15,10 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from plantmind.web.svg import PALETTE, Interval, interval_chart
+
 if TYPE_CHECKING:
     from plantmind.tune.export import OutType
 
 __all__ = ["render_html", "run_tune_bench"]
+
+_MODEL_COLOURS = {"base": PALETTE[0], "tuned": PALETTE[1]}
 
 
 def run_tune_bench(
@@ -117,41 +121,11 @@ def run_tune_bench(
     return report
 
 
-def _interval_svg(rows: list[tuple[str, str, float, float, float]]) -> str:
-    """Dots with 95 % interval bars on a 0..1 axis: (metric, model, mean, lo, hi)."""
-    width, left, row_h = 560, 230, 22
-    height = row_h * len(rows) + 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'role="img" aria-label="metrics with 95% intervals">'
-    ]
-    span = width - left - 20
-    for k in range(0, 11, 2):
-        x = left + span * k / 10
-        parts.append(
-            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ddd"/>'
-            f'<text x="{x:.1f}" y="{height - 6}" font-size="11" text-anchor="middle">'
-            f"{k / 10:.1f}</text>"
-        )
-    for i, (metric, model, mean, lo, hi) in enumerate(rows):
-        y = 14 + i * row_h
-        colour = "#1f77b4" if model == "base" else "#d62728"
-        parts.append(
-            f'<text x="4" y="{y + 4}" font-size="12">{html.escape(metric)} '
-            f"({html.escape(model)})</text>"
-            f'<line x1="{left + span * lo:.1f}" y1="{y}" x2="{left + span * hi:.1f}" y2="{y}" '
-            f'stroke="{colour}" stroke-width="3"/>'
-            f'<circle cx="{left + span * mean:.1f}" cy="{y}" r="4" fill="{colour}"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def render_html(report: dict[str, Any]) -> str:
     """A self-contained page: the dataset, the training, each metric per model with its
     interval (inline SVG) and the verdicts."""
     ev = report["evaluation"]
-    rows: list[tuple[str, str, float, float, float]] = []
+    rows: list[Interval] = []
     table = []
     for metric in ("key_fact_recall", "citation_accuracy", "decline_accuracy",
                    "invented_number_rate"):  # fmt: skip
@@ -161,7 +135,9 @@ def render_html(report: dict[str, Any]) -> str:
             if s["mean"] is None:
                 cells.append("<td>not measured</td>")
                 continue
-            rows.append((metric, name, s["mean"], s["ci95"][0], s["ci95"][1]))
+            colour = _MODEL_COLOURS.get(name, PALETTE[2])
+            lo, hi = s["ci95"]
+            rows.append(Interval(f"{metric} ({name})", s["mean"], lo, hi, colour))
             cells.append(
                 f"<td>{s['mean']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}] n={s['n']}</td>"
             )
@@ -176,10 +152,14 @@ def render_html(report: dict[str, Any]) -> str:
     tr = report["training"]
     ds = report["dataset"]
     heads = "".join(f"<th>{html.escape(n)}</th>" for n in ev["models"])
+    figure = interval_chart(
+        rows, title="Held-out metrics per model with 95 % intervals", domain=(0.0, 1.0), width=600
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>plantmind bench tune</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:60em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+figure{{margin:1em 0}}
 </style></head><body>
 <h1>The plant's own language model: base vs tuned</h1>
 <p>{html.escape(report["note"])}</p>
@@ -192,7 +172,7 @@ train: {len(ds["leaks"])}.</p>
 {tr["last_loss"]}; eval loss {tr["eval_loss_before"]} → {tr["eval_loss_after"]}.</p>
 <h2>Held-out split ({ev["records"]} records)</h2>
 <table><tr><th>metric</th>{heads}</tr>{"".join(table)}</table>
-<p>{_interval_svg(rows)}</p>
+<figure>{figure}</figure>
 <ul>{"".join(verdicts)}</ul>
 <p>Timings (s): {html.escape(json.dumps(report["timings_s"]))}</p>
 </body></html>

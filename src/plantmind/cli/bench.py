@@ -134,12 +134,16 @@ def bench_nab(
 def bench_cmapss(
     data: Annotated[Path, typer.Option(help="Folder with train_/test_/RUL_FD00x.txt.")],
     subset: Annotated[str, typer.Option(help="FD001, FD002, FD003 or FD004.")] = "FD001",
-    out: Annotated[Path, typer.Option(help="Where predictions_FD00x.csv goes.")] = Path("."),
+    out: Annotated[
+        Path, typer.Option(help="Where predictions_, summary_FD00x.json and .html go.")
+    ] = Path("."),
 ) -> None:
-    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time."""
+    """C-MAPSS remaining useful life: RMSE, NASA score, interval coverage, training time;
+    ``summary_FD00x.html`` beside the JSON plots predicted against true RUL per test unit."""
     from rich.progress import Progress
 
     from plantmind.bench.cmapss import format_cmapss, run_cmapss
+    from plantmind.bench.pages import write_cmapss_page
     from plantmind.health.history import HistoryError
 
     with Progress(console=err, transient=True) as bar:
@@ -150,6 +154,7 @@ def bench_cmapss(
         except HistoryError as exc:
             raise _fail(str(exc)) from None
     console.print(format_cmapss(summary), highlight=False)
+    console.print(f"report: {write_cmapss_page(summary, out)}", highlight=False)
 
 
 @bench_app.command("tep")
@@ -271,7 +276,8 @@ def bench_assistant(
 ) -> None:
     """Technician assistant: hit@1/hit@5 of the gold page, declines, latency, ingestion;
     per question style, and with ``--baselines`` the plain recipes beside plantmind. With
-    ``--llm local``: generated answers and the p50/p95 time to first token."""
+    ``--llm local``: generated answers and the p50/p95 time to first token. ``summary.html``
+    beside ``summary.json`` plots the rates per style (and per recipe)."""
     from plantmind.bench.assistant import run_assistant_bench
 
     model = _bench_local_model(llm, llm_model_path, llm_max_tokens)
@@ -321,6 +327,9 @@ def bench_assistant(
             )  # fmt: skip
     console.print(table)
     _write_json(s, json_out)
+    from plantmind.bench.pages import write_assistant_page
+
+    console.print(f"report: {write_assistant_page(s, out / 'summary.html')}", highlight=False)
 
 
 def _bench_local_model(llm: str | None, model_path: Path | None, max_tokens: int) -> Any:

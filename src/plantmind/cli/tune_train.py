@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import typer
 
 from plantmind.cli.common import console, err
 from plantmind.cli.common import fail as _fail
 
-__all__ = ["export_cmd", "train_cmd"]
+__all__ = ["export_cmd", "publish_adapter", "train_cmd"]
 
 _FINETUNE = {"torch", "transformers", "peft", "gguf", "safetensors", "accelerate", "numpy"}
 
@@ -91,12 +91,26 @@ def export_cmd(
     base: Annotated[
         Path | None, typer.Option(help="Base GGUF (default: the one in the run's model card).")
     ] = None,
+    publish: Annotated[
+        int | None,
+        typer.Option(
+            help="Also sign the adapter as this version of model --name (kind llm-adapter, "
+            "the base's digest as its compatibility) and upload it to the hub's registry "
+            "($PLANTMIND_HUB, $PLANTMIND_TOKEN)."
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Model name for --publish.")] = "plant-llm",
+    keys: Annotated[
+        Path | None, typer.Option(help="Signing keys for --publish (`plantmind models keygen`).")
+    ] = None,
 ) -> None:
     """Write the tuned model as GGUF (merged, and the adapter alone) and an Ollama Modelfile."""
     from plantmind.tune.export import export_run
 
     if outtype not in ("f16", "q8_0", "f32"):
         raise _fail(f"--outtype {outtype}: use f16, q8_0 or f32")
+    if publish is not None and keys is None:
+        raise _fail("--publish needs --keys (the folder `plantmind models keygen` made)")
     with _guard():
         res = export_run(
             run_dir, out, outtype=cast(Literal["f32", "f16", "q8_0"], outtype), base=base
@@ -105,3 +119,45 @@ def export_cmd(
     if res.adapter is not None:
         console.print(f"adapter (llama.cpp LoRA, on {res.base.name}): {res.adapter}")
     console.print(f"Ollama: ollama create plant-assistant -f {res.modelfile}")
+    if publish is not None:
+        assert keys is not None
+        if res.adapter is None:
+            raise _fail("--publish: this base has no adapter GGUF to publish")
+        publish_adapter(run_dir, res.adapter, res.modelfile, name=name, version=publish,
+                        keys=keys)  # fmt: skip
+
+
+def publish_adapter(
+    run_dir: Path, adapter: Path, modelfile: Path, *, name: str, version: int, keys: Path
+) -> None:
+    """Sign the adapter GGUF, the Modelfile and the run's model card as ``name`` v``version``
+    (kind ``llm-adapter``; compatibility: the base model's sha256, so a site applies it only
+    to that base; the card's metrics and data fingerprint in the manifest) and upload it."""
+    import json
+    import os
+
+    from plantmind.cli.models import _client, _hub_call
+    from plantmind.models.manifest import build_manifest, build_rollback
+    from plantmind.models.signing import SigningKey, TrustError
+
+    card_path = run_dir / "model_card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    base: dict[str, Any] = card["base"] if isinstance(card.get("base"), dict) else {}
+    losses: dict[str, Any] = card["losses"] if isinstance(card.get("losses"), dict) else {}
+    files = {"adapter.gguf": adapter, "Modelfile": modelfile}
+    if card_path.is_file():
+        files["model_card.json"] = card_path
+    targets = SigningKey.load(keys / "targets.key.json")
+    metrics = {f"loss_{k}": v for k, v in losses.items() if isinstance(v, int | float)}
+    try:
+        env = build_manifest(
+            name, "llm-adapter", version, files, [targets],
+            compat={"base_sha256": base.get("sha256", ""), "base": base.get("path", "")},
+            metrics=metrics, data_fingerprint=str(card.get("data", {}).get("fingerprint", "")),
+        )  # fmt: skip
+    except TrustError as exc:
+        raise _fail(str(exc)) from None
+    rb = build_rollback(name, version, max(1, version - 1), [targets]) if version > 1 else None
+    with _client(os.environ.get("PLANTMIND_HUB", ""), os.environ.get("PLANTMIND_TOKEN", "")) as c:
+        out = _hub_call(c.publish, env, files, rb)
+    console.print(f"published {out['name']} v{out['version']} (digest {out['digest'][:16]}…)")

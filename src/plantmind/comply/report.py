@@ -1,18 +1,27 @@
-"""The compliance report: a self-contained HTML page (no external assets, every text
-escaped) with the summary (counts, who judged, what was not analysed and why) and the
-coverage matrix, and the same summary as JSON."""
+"""The compliance report: a self-contained HTML page (no external assets, no scripts, every
+text escaped) with the summary (counts, who judged, what was not analysed and why), its
+figures as inline SVG (requirements by status; status per top-level clause; every
+requirement in the standard's order as a strip) and the coverage matrix, and the same
+summary as JSON."""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from plantmind.comply.matrix import MatrixRow
+from plantmind.web.svg import bar_chart, empty_figure, heat_strip
 
-__all__ = ["render_html", "write_html", "write_summary"]
+__all__ = ["STATUS_COLOURS", "clause_of", "render_html", "write_html", "write_summary"]
+
+_STATUSES = ("covered", "partial", "missing")
+#: the figures' colours, the same hues as the matrix rows, dark enough to carry white text
+STATUS_COLOURS = {"covered": "#2e8540", "partial": "#d99a00", "missing": "#c0392b"}
+_STATUS_VALUE = {"missing": 0.0, "partial": 0.5, "covered": 1.0}
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1d1d1f}
@@ -25,7 +34,106 @@ td.req{max-width:34em}td.ev{max-width:30em;color:#333}
 .covered{background:#e4f5e4}.partial{background:#fff4d6}.missing{background:#fde2e1}
 .small{font-size:12px;color:#555}
 ul.na li{margin:.2em 0}
+figure{margin:1em 0 1.4em}figcaption{font-size:12px;color:#555;max-width:52em}
+table.fig{width:auto;margin:.4em 0 1em}table.fig td{text-align:right}
+table.fig td:first-child{text-align:left}
 """
+
+_CFR_TOP = re.compile(r"^(.*?\([^)]*\))")
+_DOTTED_TOP = re.compile(r"^((?:[A-Za-z]+\s+)?(?:[A-Z]|[A-Z]?\d+))(?:\.\d+)+")
+
+
+def clause_of(paragraph: str) -> str:
+    """The top-level clause a paragraph belongs to: ``1910.147(c)(7)(ii)`` → ``1910.147(c)``,
+    ``4.2.1`` → ``4``; anything else is its own clause."""
+    p = paragraph.strip()
+    m = _CFR_TOP.match(p)
+    if m:
+        return m.group(1)
+    m = _DOTTED_TOP.match(p)
+    return m.group(1) if m else p
+
+
+def _figures(counts: Mapping[str, Any], rows: Sequence[MatrixRow]) -> list[str]:
+    """The summary's figures with a table of their numbers beside each."""
+    status_counts = [int(counts.get(s, 0) or 0) for s in _STATUSES]
+    total = sum(status_counts)
+    out = [
+        "<h2>Figures</h2><figure>",
+        empty_figure("Requirements by status", "no requirements to count")
+        if total == 0
+        else bar_chart(
+            list(_STATUSES),
+            {"requirements": status_counts},
+            title="Requirements by status",
+            unit="requirements",
+            value_format="{:.0f}",
+            row_colors=[STATUS_COLOURS[s] for s in _STATUSES],
+            width=560,
+            bar_height=20,
+        ),
+        f"<figcaption>How many of the {total} requirement(s) the procedures cover, cover in "
+        "part, or miss (the counts above).</figcaption></figure>",
+    ]
+    clauses: dict[str, dict[str, int]] = {}
+    for r in rows:
+        per = clauses.setdefault(clause_of(r.paragraph), dict.fromkeys(_STATUSES, 0))
+        if r.status in per:
+            per[r.status] += 1
+    if clauses:
+        names = list(clauses)
+        out += [
+            "<figure>",
+            bar_chart(
+                names,
+                {s: [clauses[c][s] for c in names] for s in _STATUSES},
+                title="Status per top-level clause",
+                unit="requirements",
+                value_format="{:.0f}",
+                colors=STATUS_COLOURS,
+                stacked=True,
+                width=640,
+            ),
+            "<figcaption>Requirements of each top-level clause by status, in the "
+            "standard's order; the numbers are in the table below.</figcaption></figure>",
+            "<table class='fig'><thead><tr><th>clause</th>"
+            + "".join(f"<th>{s}</th>" for s in _STATUSES)
+            + "<th>share covered</th></tr></thead><tbody>",
+            *(
+                f"<tr><td>{_e(c)}</td>"
+                + "".join(f"<td>{clauses[c][s]}</td>" for s in _STATUSES)
+                + f"<td>{_share(clauses[c])}</td></tr>"
+                for c in names
+            ),
+            "</tbody></table>",
+            "<figure>",
+            heat_strip(
+                [(r.paragraph, _STATUS_VALUE.get(r.status)) for r in rows],
+                title="Every requirement in the standard's order",
+                stops=(
+                    STATUS_COLOURS["missing"],
+                    STATUS_COLOURS["partial"],
+                    STATUS_COLOURS["covered"],
+                ),
+                legend=[("missing", 0.0), ("partial", 0.5), ("covered", 1.0)],
+                value_text=_status_name,
+                cell_width=16 if len(rows) > 40 else 40,
+                cell_height=22,
+                width=640,
+            ),
+            "<figcaption>One cell per requirement, left to right and row by row as in the "
+            "matrix (hover a cell for its paragraph): where the gaps lie.</figcaption></figure>",
+        ]
+    return out
+
+
+def _status_name(v: float) -> str:
+    return min(_STATUS_VALUE, key=lambda s: abs(_STATUS_VALUE[s] - v))
+
+
+def _share(per: Mapping[str, int]) -> str:
+    n = sum(per.values())
+    return f"{per['covered'] / n:.0%}" if n else "-"
 
 
 def _e(x: object) -> str:
@@ -55,6 +163,7 @@ def render_html(summary: Mapping[str, Any], rows: Sequence[MatrixRow]) -> str:
         "</p><p><b>Judged by:</b></p><ul>",
         *(f"<li>{_e(k)}: {_e(v)} row(s)</li>" for k, v in judged.items()),
         "</ul>",
+        *_figures(counts, rows),
     ]
     if not summary.get("model"):
         parts.append(
