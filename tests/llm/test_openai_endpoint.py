@@ -108,6 +108,11 @@ def test_models_errors_and_tokens(served, edge_server):
     client = _client(served)
     ids = {m.id for m in client.models.list()}
     assert {"assist.answer", "comply.judge", "chat"} <= ids
+    # the model behind each tier rides along in a field OpenAI clients ignore
+    raw = client.models.with_raw_response.list().http_response.json()
+    tiers = raw["plantmind"]["tiers"]
+    assert set(tiers) == {"edge", "central"}
+    assert tiers["edge"]["backend"] == "openai" and tiers["edge"]["sha256"] is None
     with pytest.raises(openai.BadRequestError, match="unknown task kind 'gpt-4o'"):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     edge_server.stop()

@@ -59,7 +59,7 @@ def explain(
 
     from plantmind.llm.policy import Policy, Task
 
-    model = _plant(plant)
+    model, plant_path = plant_or_fail(plant)
     policy = Policy(model.llm)
     if not policy.configured["edge"] and os.environ.get("PLANTMIND_LLM_URL"):
         policy.configured["edge"] = True  # the router takes the edge model from there too
@@ -78,12 +78,16 @@ def explain(
         raise _fail(str(exc)) from None
     rules = {r.name: r for r in model.llm.all_rules()}
     main = scenarios["all reachable"]
+    from plantmind.llm.identity import tier_models
+
+    tiers = tier_models(model.llm, plant_path.parent)
     if as_json:
         out = {
             "task": {"kind": kind, "sensitivity": main.sensitivity, "tokens": main.tokens,
                      "latency_budget_ms": main.latency_budget_ms, "requester": requester},
             "rule": rules[main.rule].model_dump(mode="json"),
             "decisions": {k: d.to_dict() for k, d in scenarios.items()},
+            "models": tiers,
         }  # fmt: skip
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
@@ -104,6 +108,25 @@ def explain(
     for name, d in scenarios.items():
         if name != "all reachable":
             console.print(f"  if {name}: {d.placement} ({d.reason})", highlight=False)
+    for tier, row in tiers.items():
+        console.print(f"  {tier} model: {_describe_model(row)}", highlight=False)
+
+
+def _describe_model(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "none configured"
+    where = row.get("url") or row.get("path") or ""
+    text = f"{row['model']} ({row['backend']}, {where})"
+    if row.get("sha256"):
+        text += f", sha256 {row['sha256'][:16]}…"
+    elif row.get("url"):
+        text += ", weights not visible from here"
+    if row.get("delivered"):
+        d = row["delivered"]
+        text += f", delivered as {d['name']} v{d['version']}"
+    if row.get("problem"):
+        text += f" — {row['problem']}"
+    return text
 
 
 @route_app.command("stats")

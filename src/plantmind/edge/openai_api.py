@@ -197,10 +197,18 @@ def _event_stream(
 @openai_router.get("/models")
 async def models(request: Request) -> dict[str, Any]:
     """The task kinds this node routes, as OpenAI "models"; append ``:<sensitivity>`` to a
-    name to declare the data's sensitivity."""
+    name to declare the data's sensitivity. ``plantmind.tiers``: the model behind each
+    tier, with its file's sha256 and delivered version when known."""
+    from plantmind.llm.identity import tier_models
+
     router = get_router(request.app)
+    node = request.app.state.node
+    tiers = tier_models(router.settings, getattr(node, "plant_dir", None))
     return {
         "object": "list",
+        # which model serves each tier (name, backend, file sha256, delivered version): an
+        # extra field that OpenAI clients ignore
+        "plantmind": {"tiers": tiers},
         "data": [
             {
                 "id": name,
