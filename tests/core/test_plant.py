@@ -31,7 +31,7 @@ def test_example_plant_has_the_demo_assets(plant):
         "flow",
     }
     assert plant.sites[0].stations[0].id == "QS-1"
-    assert plant.egress.allow == ["alerts", "health", "aggregates"]
+    assert plant.egress.allow == ["alerts", "health", "aggregates", "models"]
 
 
 def test_index_is_flat_and_ordered(plant, index):
@@ -94,7 +94,7 @@ def test_not_a_mapping_and_missing_file(tmp_path: Path):
 def test_minimal_plant_defaults():
     p = parse_plant("name: tiny\nsites: [{id: s, name: S}]\n")
     assert PlantIndex.build(p).n_signals == 0
-    assert p.egress.allow == ["alerts", "health", "aggregates"]
+    assert p.egress.allow == ["alerts", "health", "aggregates", "models"]
 
 
 def test_duplicate_keys_are_errors_naming_file_line_and_path(tmp_path: Path):

@@ -41,10 +41,10 @@ async def test_demo_shows_bearing_wear_in_health(tmp_path, monkeypatch):
     live0 = demo.DEMO_EPOCH + 0.25 * 3600.0
     p101 = next(s for s in summary["health"] if s["asset_id"] == "P-101")
     assert p101["method"] == "model"
-    trend = services[0].get("P-101").trend
-    ts = np.array([t for t, _, _ in trend]) - live0
-    health = np.array([h for _, h, _ in trend])
-    rul = np.array([r for _, _, r in trend], dtype=float)
+    trend = services[0].get("P-101").history
+    ts = np.array([t for t, _, _, _ in trend]) - live0
+    health = np.array([h for _, h, _, _ in trend])
+    rul = np.array([r for _, _, r, _ in trend], dtype=float)
     before = (ts > 0) & (ts < 240)
     late = (ts > 780) & (ts <= 960)
     after = (ts > 1300) & (ts < 1600)  # before the cavitation at 27:00

@@ -1,6 +1,6 @@
-"""Live health on the simulated plant: during the bearing wear on P-101 the health index falls
-and the remaining life shrinks, in the service, in the API and in the outbox; after the repair
-they recover."""
+"""Live health on the simulated plant: during the bearing wear on P-101 the (smoothed) health
+index falls with a falling trend and the remaining life shrinks, in the service, in the API and
+in the outbox; after the repair they recover."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def model(plant) -> RulModel:
 
 
 def _trend(service: HealthService, asset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    tr = service.get(asset).trend
-    ts = np.array([t for t, _, _ in tr]) - T0
-    return ts, np.array([h for _, h, _ in tr]), np.array([r for _, _, r in tr], dtype=float)
+    tr = service.get(asset).history
+    ts = np.array([t for t, _, _, _ in tr]) - T0
+    return ts, np.array([h for _, h, _, _ in tr]), np.array([r for _, _, r, _ in tr], dtype=float)
 
 
 @pytest.mark.timeout(180)
@@ -69,7 +69,8 @@ def test_bearing_wear_lowers_health_and_rul_through_node_api_and_outbox(plant, m
     before = ts < WEAR_START
     late = (ts > WEAR_START + 0.75 * WEAR_S) & (ts <= WEAR_START + WEAR_S)
     after = ts > WEAR_START + WEAR_S + 600
-    assert health[before].mean() > 85 and rul[before].mean() > 0.8 * model.config.cap
+    cap_h = model.config.cap / 3600.0  # no declared time scale: plant seconds, shown in hours
+    assert health[before].mean() > 85 and rul[before].mean() > 0.8 * cap_h
     # falling: the last quarter of the wear is far below healthy, and the decline is steady
     assert health[late].mean() < health[before].mean() - 40
     assert rul[late].mean() < 0.5 * rul[before].mean()
@@ -79,8 +80,17 @@ def test_bearing_wear_lowers_health_and_rul_through_node_api_and_outbox(plant, m
     # the API showed the same thing near the failure
     p101 = seen[-1]
     assert (
-        p101["method"] == "model" and p101["health"] < 50 and p101["rul"] < p101["trend"][0]["rul"]
+        p101["method"] == "model"
+        and p101["health"] < 50
+        and p101["rul"] < p101["history"][0]["rul"]
     )
+    # the smoothed index, its raw value, a falling trend and the life in hours on the plant's clock
+    assert p101["trend"] == "falling" and p101["trend_per_day"] < 0 and p101["trend_per_hour"] < 0
+    assert 0 <= p101["health_raw"] <= 100 and p101["unit"] == "h"
+    assert p101["rul_basis"] == "plant operating time"
+    # near the failure an equipment alert is open, and the summary says so
+    assert p101["open_alerts"]["equipment"] >= 1 and p101["alert_consistent"]
+    assert " alert on P-101." in p101["note"]
     assert (
         p101["rul_low"] <= p101["rul"] <= p101["rul_high"] and 0 <= p101["failure_probability"] <= 1
     )

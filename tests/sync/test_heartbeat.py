@@ -43,12 +43,15 @@ def test_uplink_beats_pauses_and_resumes(tmp_path):
         try:
             up.start()
             up.outbox.put_many([("alerts", {"id": "a", "asset_id": "P"}, time.time())])
-            await _until(lambda: store.heartbeats() and len(up.outbox) == 0)
+            await _until(lambda: store.heartbeats() and len(up.outbox) == 0
+                         and up.outbox.counters()["accepted"] >= 2)  # fmt: skip
             beat = store.heartbeats()[0]
-            assert beat["models"] == [{"name": "detector", "version": 7}]
+            (model,) = beat["models"]
+            assert (model["name"], model["version"]) == ("detector", 7)
             assert store.site_seqs("S1") and queued_rows(up.outbox) == []
-            # heartbeats never enter the outbox: only the alert was ever queued
-            assert up.outbox.counters()["accepted"] == 1
+            # heartbeats never enter the outbox: only the alert and the model inventory
+            # (category models, sync/producers.py) were queued
+            assert up.outbox.counters()["accepted"] == 2
             await up.pause()
             sent = up.heartbeat.sent
             up.outbox.put_many([("alerts", {"id": "b", "asset_id": "P"}, time.time())])
@@ -56,7 +59,7 @@ def test_uplink_beats_pauses_and_resumes(tmp_path):
             assert up.heartbeat.sent == sent and len(up.outbox) == 1  # nothing goes out
             up.start()
             await _until(lambda: len(up.outbox) == 0 and up.heartbeat.sent > sent)
-            assert len(store.site_seqs("S1")) == 2
+            assert len(store.site_seqs("S1")) == 3
             assert up.stats()["last_forwarded"] is not None
         finally:
             await up.close()

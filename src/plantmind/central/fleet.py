@@ -260,6 +260,7 @@ class FleetStore(CentralStore):
     ) -> None:
         health: dict[str, dict[str, Any]] = {}
         inspections: dict[tuple[str, str, float], dict[str, Any]] = {}
+        models: list[Any] | None = None
         lags: dict[int, list[float]] = {}
         for e in events:
             cat = e["cat"]
@@ -275,6 +276,8 @@ class FleetStore(CentralStore):
                 asset = data.get("asset_id")
                 if isinstance(asset, str) and asset:
                     health[asset] = {"seq": int(e["seq"]), "ts": e.get("ts"), **data}
+            elif cat == "models" and isinstance(data.get("models"), list):
+                models = data["models"]  # the site's inventory (sync/producers.py)
             elif cat == "aggregates" and data.get("kind") == "inspections":
                 row = self._inspection_row(site, int(e["seq"]), data)
                 if row is not None:
@@ -291,6 +294,14 @@ class FleetStore(CentralStore):
             )
         if lags:
             self._add_lags(conn, site, received, lags)
+        if models is not None:
+            stmt = self._insert(fleet_sites)
+            doc = json.dumps(models, separators=(",", ":"))
+            conn.execute(
+                stmt.values(site_id=site, models=doc, beats=0).on_conflict_do_update(
+                    index_elements=["site_id"], set_={"models": stmt.excluded.models}
+                )
+            )
 
     def backfill(self, chunk: int = 5000) -> int:
         """Build the health and inspection views from the events already stored (a hub

@@ -148,12 +148,13 @@ class Site(_Model):
 
 
 EgressCategory = Literal[
-    "alerts", "health", "aggregates", "events", "raw_samples", "images", "documents"
+    "alerts", "health", "aggregates", "events", "models", "raw_samples", "images", "documents"
 ]
 
 
 def _default_egress() -> list[EgressCategory]:
-    return ["alerts", "health", "aggregates"]
+    # ``models``: which model versions the site runs (names, versions, digests): no plant data
+    return ["alerts", "health", "aggregates", "models"]
 
 
 class EgressPolicy(_Model):

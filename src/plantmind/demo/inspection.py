@@ -1,6 +1,8 @@
 """The demo's inspection station: trains the plant's first station (QS-1 in the example plant)
 on generated good parts in a background thread, then inspects a generated part (every third
 one with an injected defect) every few simulated minutes, so the API shows verdicts and heatmaps.
+The results are stamped by the stations' clock: the edge service's (the simulator's time in
+``plantmind demo``), else ``clock``, else wall time.
 
 Imports nothing heavy at module level: without the vision extras (torch, onnxruntime, Pillow)
 the demo runs without inspection and says so in its summary.
@@ -41,11 +43,15 @@ class DemoInspection:
         seed: int = 0,
         train_seconds: float = 20.0,
         open_stations: Callable[[], Any] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.period_s = period_s
         self.seed = seed
         self.train_seconds = train_seconds
         self.counts: dict[str, int] = {}
+        #: the first and the last result's time (the stations' clock: plant time in the demo)
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
         self.problem: str | None = None
         self._next: float | None = None
         self._k = 0
@@ -72,7 +78,7 @@ class DemoInspection:
         if open_stations is None:
             from plantmind.vision.station import VisionStations
 
-            self.vision = VisionStations(home, stations)
+            self.vision = VisionStations(home, stations, clock=clock)
         else:
             self.vision = open_stations()
         self.station_id = stations[0].id
@@ -141,13 +147,22 @@ class DemoInspection:
                     self.station_id, png_bytes(img), f"demo-part-{k:05d}-{defect or 'good'}.png"
                 )
                 self.counts[rec.verdict] = self.counts.get(rec.verdict, 0) + 1
+                if self.first_ts is None:
+                    self.first_ts = rec.ts
+                self.last_ts = rec.ts
             except Exception as exc:
                 log.warning("demo inspection failed: %s", exc)
 
     def summary(self) -> dict[str, Any]:
         if self.problem:
             return {"station": self.station_id, "skipped": self.problem}
-        return {"station": self.station_id, "trained": self._ready.is_set(), **self.counts}
+        return {
+            "station": self.station_id,
+            "trained": self._ready.is_set(),
+            **self.counts,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+        }
 
     def close(self) -> None:
         self._stop = True

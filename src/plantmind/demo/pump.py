@@ -2,7 +2,17 @@
 (the end of the simulator's ``bearing_wear`` window is taken as the failure), with varied
 healthy time before, wear duration, severity and time of day. These train the demo's live
 remaining-life model (:func:`pump_model`, cached in the demo's home); the model has only seen
-simulated wear, and says so in its metadata."""
+simulated wear, and says so in its metadata.
+
+Time basis. The simulator wears a bearing out in 8–16 simulated minutes (so that a one-hour
+demo shows a whole failure); a real bearing takes days to weeks from the first symptoms in
+temperature and vibration to failure. Read on the simulator's clock, the remaining life would
+be capped at minutes (the plateau is 600 s). The model therefore declares a time basis
+(``trained_on["time_scale"]`` = :data:`DEMO_TIME_SCALE`, ``trained_on["rul_basis"]``): one
+simulated minute of wear is read as one operating day, a typical late-stage P-F interval of a
+rolling bearing. That is a convention of the demo, not a measurement, and the live health
+(``rul_basis``) says so. It is independent of the demo's ``--speed``, which only maps plant
+time to wall-clock time."""
 
 from __future__ import annotations
 
@@ -20,7 +30,14 @@ from plantmind.health.features import FeatureSpec
 from plantmind.health.history import RunHistory
 from plantmind.health.rul import RulConfig, RulModel
 
-__all__ = ["PUMP_MODEL_CONFIG", "pump_model", "simulate_bearing_histories", "train_pump_model"]
+__all__ = [
+    "DEMO_RUL_BASIS",
+    "DEMO_TIME_SCALE",
+    "PUMP_MODEL_CONFIG",
+    "pump_model",
+    "simulate_bearing_histories",
+    "train_pump_model",
+]
 
 log = logging.getLogger("plantmind.demo")
 
@@ -43,6 +60,20 @@ PUMP_MODEL_CONFIG = RulConfig(
         use_age=False,
     ),
 )
+
+
+#: operating seconds per simulated second of bearing wear (1 simulated minute = 1 day)
+DEMO_TIME_SCALE = 1440.0
+DEMO_RUL_BASIS = (
+    "simulated bearing wear read at 1 simulated minute = 1 operating day (×1440, a demo "
+    "convention: the simulator wears a bearing out in 8–16 min)"
+)
+
+
+def _declare_time_basis(model: RulModel) -> RulModel:
+    model.trained_on["time_scale"] = DEMO_TIME_SCALE
+    model.trained_on["rul_basis"] = DEMO_RUL_BASIS
+    return model
 
 
 def _role(plant: Plant, signal_id: str) -> str:
@@ -127,18 +158,19 @@ def train_pump_model(
     model.trained_on["cycle_s"] = cycle_s
     model.trained_on["asset_kind"] = "centrifugal_pump"
     model.trained_on["note"] = "simulated bearing wear only (the simulator's bearing_wear fault)"
-    return model
+    return _declare_time_basis(model)
 
 
 def pump_model(home: Path, plant: Plant | None = None) -> RulModel:
     """The demo's pump model: loaded from ``<home>/health/models/centrifugal_pump`` or trained
-    on simulated bearing-wear runs (seconds on one core) and saved there."""
+    on simulated bearing-wear runs (seconds on one core) and saved there. A model cached before
+    the time basis existed gets it declared (metadata only, the same trees)."""
     path = models_dir(home) / "centrifugal_pump"
     if (path / "model.json").is_file():
         try:
-            return load_model(path)
+            return _declare_time_basis(load_model(path))
         except ArtifactError as exc:
             log.warning("%s: %s; training again", path, exc)
-    model = train_pump_model(plant)
+    model = _declare_time_basis(train_pump_model(plant))
     save_model(model, path)
     return model

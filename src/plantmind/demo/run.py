@@ -30,7 +30,7 @@ from plantmind.detect.relationship import RelationshipConfig
 from plantmind.edge.service import EdgeService
 from plantmind.sync.forwarder import EmbeddedTransport
 
-__all__ = ["DemoConfig", "DemoProgress", "fault_summary", "run_demo"]
+__all__ = ["DemoConfig", "DemoProgress", "cause_summary", "fault_summary", "run_demo"]
 
 #: Plant time at which the demo's history starts (a Monday, 00:00 UTC): fixed so that a seed
 #: gives the same demo every time, daily cycle included.
@@ -145,6 +145,20 @@ def _live_faults(plant: Plant, live_s: float, offset_s: float) -> list[Fault]:
     return faults
 
 
+def cause_summary(alerts: list[Alert]) -> dict[str, Any]:
+    """How many alerts got a probable cause from the work orders and a procedure passage
+    (``details`` written by :mod:`plantmind.assist.cause`), and the slowest lookup."""
+    looked = [a for a in alerts if "cause_lookup" in a.details]
+    ms = [float(a.details["cause_lookup"].get("ms") or 0.0) for a in looked]
+    return {
+        "alerts": len(alerts),
+        "looked_up": len(looked),
+        "with_work_order": sum(bool(a.details.get("probable_causes")) for a in looked),
+        "with_procedure": sum(a.details.get("procedure") is not None for a in looked),
+        "lookup_ms_max": round(max(ms), 2) if ms else None,
+    }
+
+
 def index_plant_documents(node: Any, plant: Plant, plant_path: Path) -> dict[str, Any]:
     """Index the plant's document folders (``sites[].documents``, relative to plant.yaml) and
     its sensor sheet in the node's knowledge index, as ``plantmind docs add`` with no path
@@ -181,6 +195,14 @@ async def run_demo(
             for name in ("edge.db", "outbox.db", "central.db"):
                 (cfg.home / f"{name}{suffix}").unlink(missing_ok=True)
         (cfg.home / TOKEN_FILE).unlink(missing_ok=True)  # earlier demos' tokens stop working
+        # earlier demos' inspection results too: they are stamped in the same simulated hours
+        # (one clock for alerts and inspections), so they would mix with this run's
+        for suffix in ("", "-wal", "-shm"):
+            (cfg.home / "vision" / f"inspections.db{suffix}").unlink(missing_ok=True)
+        overlays = cfg.home / "vision" / "overlays"
+        if overlays.is_dir():
+            for png in overlays.glob("*.png"):
+                png.unlink(missing_ok=True)
     cfg.home.mkdir(parents=True, exist_ok=True)
     history_s = cfg.history_h * 3600.0
     # an unbounded demo still needs a finite schedule: a day of faults, then it repeats quietly
@@ -196,6 +218,8 @@ async def run_demo(
         transport=EmbeddedTransport(hub.inbox.receive),
         # live health: the pump model is trained on simulated bearing wear (cached in the home)
         health_models={"centrifugal_pump": pump_model(cfg.home, plant)},
+        # plant time, the simulator's: the uplink's aggregates and the inspection results, so
+        # inspections and alerts share one clock
         clock=lambda: sim.now,
         multivariate=cfg.multivariate,
     )
@@ -260,6 +284,7 @@ async def run_demo(
         if len(rest):
             node.store.write_aggregates(node.index.signal_ids, rest)
         await uplink.finish(sim.now)
+        edge.causes.flush()  # the last alerts' probable causes, stored before they are read
         node.store.flush()
         alerts = node.store.list_alerts(limit=100_000, since=None)
         truth = [w for w in sim.ground_truth if w.start_ts < sim.now]
@@ -280,6 +305,9 @@ async def run_demo(
                 "hub": {**hub.counts(), "outbox": uplink.stats()},
                 "inspection": parts.summary(),
                 "knowledge": knowledge,
+                "probable_causes": cause_summary(
+                    [a for a in alerts if a.opened_at >= prog.live_start]
+                ),
                 "health": [s.to_dict() for s in health.snapshot()],
             }
         )

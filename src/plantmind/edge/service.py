@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from plantmind.assist.cause import AlertCauses
 from plantmind.core.ids import now
 from plantmind.core.plant import Plant
 from plantmind.core.types import SampleBatch
@@ -69,7 +70,9 @@ class EdgeService:
         Remaining-life models by asset kind (default: the artifacts under
         ``<home>/health/models``).
     clock:
-        Plant time for the uplink's hourly aggregates (default: the newest sample's time).
+        Plant time: the uplink's hourly aggregates (default: the newest sample's time) and
+        the inspection stations' results and reviews (default: wall time), so that e.g. a
+        simulator's alerts and inspections share one clock.
     restore, detector_config, multivariate:
         Passed to :class:`~plantmind.edge.node.EdgeNode` (``multivariate``: the relationship
         view on, True or its :class:`~plantmind.detect.relationship.RelationshipConfig`).
@@ -98,6 +101,10 @@ class EdgeService:
             detector_config=detector_config,
             multivariate=multivariate,
         )
+        #: probable causes and the procedure on every new alert, looked up off the scoring
+        #: path in the node's knowledge index (assist/cause.py)
+        self.causes = AlertCauses(self.node).attach()
+        self.clock = clock
         models = load_models(self.home) if health_models is None else health_models
         self.health = HealthService(plant, models).attach(self.node)
         self.uplink: SiteUplink | None = None
@@ -159,7 +166,7 @@ class EdgeService:
             from plantmind.vision.station import VisionStations
 
             stations = [st for site in self.plant.sites for st in site.stations]
-            self._stations = VisionStations(self.home, stations)
+            self._stations = VisionStations(self.home, stations, clock=self.clock)
         return self._stations
 
     def app(self, tokens: TokenStore | None = None) -> FastAPI:
@@ -250,8 +257,8 @@ class EdgeService:
         return empty
 
     async def close(self) -> None:
-        """Stop the model agent and the uplink, then close the stations and the node (state
-        saved)."""
+        """Stop the model agent and the uplink, then the cause lookups (the finished ones
+        stored), the stations and the node (state saved)."""
         if self.models_agent is not None:
             self.models_agent.stop()
             if self._models_thread is not None:
@@ -260,6 +267,7 @@ class EdgeService:
             self.models_agent = None
         if self.uplink is not None:
             await self.uplink.close()
+        self.causes.close()
         if self._stations is not None:
             self._stations.close()
             self._stations = None

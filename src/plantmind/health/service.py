@@ -1,7 +1,9 @@
 """Live health for an edge node: a :class:`~plantmind.health.live.HealthMonitor` fed by the
 node's ``batch_listeners``, the models it uses (artifacts under ``<home>/health/models/<kind>``),
 and listeners that receive the summaries after every update (the site uplink sends them to
-the hub)."""
+the hub). Attached to a node, the monitor judges deviations against the node's detector's
+learned normal ranges (the ranges its alerts quote) and sees the node's open alerts, so health
+and alerts tell one story (see :mod:`plantmind.health.live`)."""
 
 from __future__ import annotations
 
@@ -51,21 +53,48 @@ class HealthService:
     """Live health for one edge node; ``attach`` it, then read :meth:`snapshot`."""
 
     def __init__(
-        self, plant: Plant, models: dict[str, RulModel], *, cycle_s: float | None = None
+        self,
+        plant: Plant,
+        models: dict[str, RulModel],
+        *,
+        cycle_s: float | None = None,
+        smooth_s: float = 120.0,
+        trend_window_s: float = 300.0,
     ) -> None:
         cycles = {_trained_cycle_s(m) for m in models.values()}
         if cycle_s is None:
             # one cycle for all models: they were trained on the same bucketing, or the first wins
             cycle_s = min(cycles) if cycles else 10.0
-        self.monitor = HealthMonitor(plant, models, cycle_s=cycle_s)
+        self.monitor = HealthMonitor(
+            plant, models, cycle_s=cycle_s, smooth_s=smooth_s, trend_window_s=trend_window_s
+        )
         #: called with the list of summaries (dicts) after each update, e.g. the uplink's
         #: ``HealthSummaries``
         self.listeners: list[Callable[[Sequence[dict[str, Any]]], None]] = []
         self._last_ts: float | None = None
 
     def attach(self, node: Any) -> HealthService:
-        """Follow ``node``'s batches (its ``batch_listeners``, history learning included)."""
+        """Follow ``node``'s batches (its ``batch_listeners``, history learning included), judge
+        deviations against its detector's learned ranges and read its open alerts."""
         node.batch_listeners.append(self.observe)
+        detector = getattr(node, "detector", None)
+        node_index = getattr(node, "index", None)
+        if detector is not None and node_index is not None:
+            at = {sid: i for i, sid in enumerate(node_index.signal_ids)}
+            # the node's signal positions, by id: the two indexes are built from the same plant
+            to_node = [at.get(sid, -1) for sid in self.monitor.index.signal_ids]
+
+            def normal_range(signal: int) -> tuple[float, float] | None:
+                i = to_node[signal]
+                return detector.normal_range(i) if i >= 0 else None
+
+            self.monitor.normal_range = normal_range
+            margin = getattr(getattr(detector, "config", None), "range_margin", None)
+            if isinstance(margin, int | float) and margin > 0:
+                self.monitor.range_margin = float(margin)
+        tracker = getattr(node, "tracker", None)
+        if tracker is not None:
+            self.monitor.open_alerts = tracker.open_alerts
         return self
 
     def observe(self, batch: SampleBatch) -> None:

@@ -33,6 +33,7 @@ CATEGORIES: tuple[str, ...] = (
     "documents",
     "aggregates",
     "events",
+    "models",
     "health",
     "alerts",
 )
@@ -43,6 +44,9 @@ CATEGORIES: tuple[str, ...] = (
 DROP_RANK: dict[str, int] = {c: i for i, c in enumerate(CATEGORIES)}
 
 _SENSITIVE = {"raw_samples", "images", "documents"}
+#: what of a health summary is kept when a confidential signal's name cannot be taken out
+_HEALTH_NUMBERS = {"asset_id", "kind", "ts", "health", "rul", "rul_low", "rul_high", "unit",
+                   "method", "trend", "trend_per_hour", "trend_per_day"}  # fmt: skip
 
 
 class EgressRefusedError(ValueError):
@@ -98,7 +102,8 @@ class ConfidentialFilter:
       no reading, learned range or deviation; ids, states, times and the anomaly score stay;
     * **health** summaries (health index, remaining life: derived, not readings) are sent,
       even for an asset whose signals are all confidential, unless the asset itself is
-      confidential;
+      confidential; a confidential signal named in them (signals left out of the index, a
+      note) is replaced by "confidential signal";
     * any **other** category is dropped when it is about a confidential asset or its JSON
       names a confidential signal (its shape is not known here, so fail closed).
 
@@ -118,13 +123,31 @@ class ConfidentialFilter:
         if category == "aggregates":
             return None if data.get("signal") in self.signals else data
         if category == "health":
-            return None if data.get("asset_id") in self.assets else data
+            return None if data.get("asset_id") in self.assets else self._health(data)
         if category == "alerts":
             return self._alert(data)
         if data.get("asset_id", data.get("asset")) in self.assets:
             return None
         text = json.dumps(data, default=str)
         return None if any(sid in text for sid in self.signals) else data
+
+    def _health(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A summary whose signal lists or note name a confidential signal: those names are
+        replaced (the summary's numbers are derived, not readings, and stay)."""
+        text = json.dumps(data, default=str)
+        if not any(sid in text for sid in self.signals):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            if isinstance(value, list):
+                out[key] = ["confidential signal" if str(v) in self.signals else v for v in value]
+            elif isinstance(value, str):
+                for sid in sorted(self.signals, key=len, reverse=True):
+                    value = value.replace(sid, "a confidential signal")
+                out[key] = value
+        if any(sid in json.dumps(out, default=str) for sid in self.signals):
+            return {k: v for k, v in out.items() if k in _HEALTH_NUMBERS}  # fail closed
+        return out
 
     def _alert(self, data: dict[str, Any]) -> dict[str, Any]:
         signals = [str(s) for s in data.get("signals") or []]

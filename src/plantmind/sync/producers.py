@@ -32,7 +32,13 @@ from plantmind.core.types import Alert
 from plantmind.store.edge import EdgeStore
 from plantmind.sync.outbox import Outbox
 
-__all__ = ["AlertForwarder", "HealthSummaries", "InspectionCounts", "PeriodicAggregates"]
+__all__ = [
+    "AlertForwarder",
+    "HealthSummaries",
+    "InspectionCounts",
+    "ModelInventory",
+    "PeriodicAggregates",
+]
 
 log = logging.getLogger(__name__)
 
@@ -304,3 +310,52 @@ class InspectionCounts:
         self.outbox.put_many(items, meta={_INSPECT_WATERMARK: repr(newest)})
         self._sent = {k: v for k, v in {**self._sent, **changed}.items() if k[2] >= newest}
         return len(items)
+
+
+class ModelInventory:
+    """Queues what the site runs (category ``models``): each model's name, version, digest,
+    since when and the version before, read from the model agent's ``current.json``. Sent on
+    start, on every change, and at least once per ``heartbeat_s`` (a day by default), so a hub
+    that lost track learns it again; through the outbox, so an offline site's inventory
+    arrives with the rest when the link is back."""
+
+    def __init__(self, outbox: Outbox, models_home: Path, *, heartbeat_s: float = 86_400.0):
+        self.outbox = outbox
+        self.models_home = Path(models_home)
+        self.heartbeat_s = heartbeat_s
+        self._last: tuple[str, float] | None = None
+        self.enabled = outbox.gate.allows("models")
+
+    def read(self) -> list[dict[str, Any]]:
+        import json
+
+        try:
+            doc = json.loads((self.models_home / "current.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        if not isinstance(doc, dict):
+            return []
+        keep = ("version", "digest", "since", "previous")
+        return [
+            {"name": str(name), **{k: e.get(k) for k in keep}}
+            for name, e in sorted(doc.items())
+            if isinstance(e, dict) and "version" in e
+        ]
+
+    def emit(self, now: float) -> bool:
+        """Queue the inventory if it changed or the heartbeat is due; True when queued."""
+        if not self.enabled:
+            return False
+        models = self.read()
+        if not models and self._last is None:
+            return False  # no model agent on this site
+        key = repr(models)
+        if (
+            self._last is not None
+            and self._last[0] == key
+            and now - self._last[1] < self.heartbeat_s
+        ):
+            return False
+        self.outbox.submit_many([("models", {"models": models, "ts": now}, float(now))]).result()
+        self._last = (key, now)
+        return True

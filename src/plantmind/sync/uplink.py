@@ -22,6 +22,7 @@ from plantmind.sync.producers import (
     AlertForwarder,
     HealthSummaries,
     InspectionCounts,
+    ModelInventory,
     PeriodicAggregates,
 )
 
@@ -67,6 +68,8 @@ class SiteUplink:
             models_home=home / "models",
         )
         self.inspections = InspectionCounts(self.outbox, home / "vision" / "inspections.db")
+        #: what the site runs, from the model agent's folder (sync/producers.py)
+        self.models = ModelInventory(self.outbox, home / "models")
         self.inspect_every_s = inspect_every_s
         self.alerts = AlertForwarder(self.outbox)
         #: add to a health service's listeners to send its summaries (health/service.py)
@@ -110,6 +113,7 @@ class SiteUplink:
             while not stop.is_set():
                 if self.aggregates is not None:
                     await asyncio.to_thread(self.aggregates.emit, self.clock())
+                await asyncio.to_thread(self.models.emit, time.time())
                 if time.monotonic() >= next_inspect:
                     await asyncio.to_thread(self.inspections.emit)
                     next_inspect = time.monotonic() + self.inspect_every_s

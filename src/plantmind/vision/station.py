@@ -9,12 +9,18 @@ Layout: ``stations.json`` (stations created locally, beside those in plant.yaml)
 Uncertain verdicts are queued for an operator; a review (good or defect) is stored and refits the
 station's thresholds (:class:`~plantmind.vision.threshold.Thresholds`) from the held-out good
 scores plus every reviewed score of the current model.
+
+Results and reviews are stamped by the stations' clock: wall time by default, or the node's
+plant time when the edge service gives its clock (a simulator's or a replay's time), so that
+inspections and alerts are on one clock. ``ts`` is epoch seconds either way, and the table
+is unchanged: databases written before read as they did.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import threading
@@ -122,7 +128,18 @@ def overlay_png(img: np.ndarray, heatmap: np.ndarray, max_side: int = 512) -> by
 class VisionStations:
     """The inspection stations of one node: train, inspect, review. Thread-safe."""
 
-    def __init__(self, home: str | Path, stations: Sequence[Station] = ()) -> None:
+    def __init__(
+        self,
+        home: str | Path,
+        stations: Sequence[Station] = (),
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``clock``: the time results and reviews are stamped with, epoch seconds (default:
+        wall time, :func:`time.time`)."""
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning epoch seconds, got {clock!r}")
+        self.clock: Callable[[], float] = clock or time.time
         self.root = Path(home) / "vision"
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "overlays").mkdir(exist_ok=True)
@@ -258,7 +275,7 @@ class VisionStations:
             id=f"{time.time_ns():x}-{uuid.uuid4().hex[:6]}",
             station=station_id,
             model_id=model.meta.model_id,
-            ts=time.time(),
+            ts=self._now(),
             source=src[-300:],
             score=scored.score,
             verdict=verdict,
@@ -285,6 +302,12 @@ class VisionStations:
             self._db.commit()
             self._prune_overlays()
         return rec, scored.heatmap
+
+    def _now(self) -> float:
+        ts = float(self.clock())
+        if not math.isfinite(ts):
+            raise ValueError(f"the stations' clock gave {ts!r}, not a time in epoch seconds")
+        return ts
 
     def _prune_overlays(self) -> None:
         rows = self._db.execute(
@@ -341,7 +364,7 @@ class VisionStations:
             self._db.execute(
                 "UPDATE inspections SET review = 'done', label = ?, reviewed_by = ?, reviewed_at = ?"
                 " WHERE id = ?",
-                (label, who, time.time(), inspection_id),
+                (label, who, self._now(), inspection_id),
             )
             self._db.commit()
         self.refit_thresholds(rec.station)

@@ -181,8 +181,21 @@ async function loadAssets() {
 
 function fmtLife(v, unit) {
   if (v === null || v === undefined) return "–";
-  if (unit !== "s") return `${Math.round(v)} ${unit}`;
-  return v >= 172800 ? `${(v / 86400).toFixed(1)} d` : v >= 7200 ? `${(v / 3600).toFixed(1)} h` : v >= 120 ? `${Math.round(v / 60)} min` : `${Math.round(v)} s`;
+  const toS = {s: 1, min: 60, h: 3600, d: 86400}[unit || "s"];
+  if (!toS) return `${Math.round(v)} ${unit}`;
+  const s = v * toS;
+  return s >= 172800 ? `${(s / 86400).toFixed(1)} d` : s >= 7200 ? `${(s / 3600).toFixed(1)} h` : s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
+}
+
+// the health's trend: arrow, word and rate (points per day when slow, per hour when fast)
+function fmtTrend(h) {
+  if (!h.trend) return "";
+  const arrow = {falling: "↘", rising: "↗", stable: "→"}[h.trend] || "";
+  const perH = h.trend_per_hour;
+  if (h.trend === "stable" || perH === null || perH === undefined) return `${arrow} stable`;
+  const sign = perH > 0 ? "+" : "−";
+  const rate = Math.abs(perH) < 2 ? `${sign}${Math.abs(perH * 24).toFixed(1)}/d` : `${sign}${Math.abs(perH).toFixed(0)}/h`;
+  return `${arrow} ${h.trend} ${rate}`;
 }
 
 async function refreshHealth() {
@@ -191,11 +204,21 @@ async function refreshHealth() {
   rows.forEach((h) => {
     const box = $("health-" + h.asset_id);
     if (!box) return;
-    if (h.health === null || h.health === undefined) { box.textContent = "health: " + (h.method || "–"); return; }
+    if (h.health === null || h.health === undefined) { box.textContent = "health: " + (h.method || "–"); box.title = h.note || ""; return; }
     const cls = h.health >= 75 ? "good" : h.health >= 40 ? "fair" : "poor";
-    const life = (h.rul === null || h.rul === undefined) ? "" :
-      ` · RUL ${fmtLife(h.rul, h.unit)} (${fmtLife(h.rul_low, h.unit)}–${fmtLife(h.rul_high, h.unit)})`;
-    box.replaceChildren("health ", el("b", {class: cls, text: String(Math.round(h.health))}), life);
+    const parts = ["health ", el("b", {class: cls, text: String(Math.round(h.health)), "data-raw": h.health_raw})];
+    const trend = fmtTrend(h);
+    if (trend) parts.push(" ", el("span", {class: "trend " + h.trend, text: trend}));
+    if (h.rul !== null && h.rul !== undefined) {
+      parts.push(` · RUL ${fmtLife(h.rul, h.unit)} (${fmtLife(h.rul_low, h.unit)}–${fmtLife(h.rul_high, h.unit)})`);
+      // a life on a declared clock (e.g. the demo's simulated wear) says so
+      if (h.rul_basis && h.rul_basis !== "plant operating time") parts.push(" ", el("span", {class: "dim", text: "(sim. basis)", title: h.rul_basis}));
+    }
+    const left = (h.excluded_signals || []).map((x) => x.signal);
+    if (left.length) parts.push(el("div", {class: "dim", text: "left out (sensor check): " + left.join(", ")}));
+    if (h.alert_consistent === false) parts.push(el("div", {class: "dim", text: h.note}));
+    box.replaceChildren(...parts);
+    box.title = [h.note, h.health_raw === null || h.health_raw === undefined ? "" : `this cycle: ${Math.round(h.health_raw)}`, h.rul_basis ? "life: " + h.rul_basis : ""].filter(Boolean).join("\n");
   });
 }
 
@@ -394,6 +417,29 @@ async function act(a, what, comment) {
   refreshEvents().catch(() => {});
 }
 
+// Probable causes from the plant's work orders and the procedure passage, each with its
+// citation (details written by assist/cause.py; cited as the assistant cites, citeText below);
+// "no similar work order" is said, not hidden.
+const citeOf = (c) => c ? " [" + citeText(c) + "]" : "";
+function causeBlock(d) {
+  const lk = d.cause_lookup;
+  if (!lk) return null;  // not looked up yet: the card is redrawn when it is
+  const causes = d.probable_causes || [];
+  const box = el("div", {class: "causes"}, el("b", {text: causes.length ? "Probable cause (work orders): " : "Probable cause: "}));
+  if (!causes.length) box.append(lk.note || lk.error || "no similar work order in the history");
+  else box.append(el("ul", {class: "causes-list"}, ...causes.map((c) => el("li", {},
+    el("b", {text: `${c.work_order}${c.date ? " (" + c.date + ")" : ""}${c.kind === "sensor" ? " · sensor" : ""}: `}),
+    [c.symptom, c.cause ? "cause: " + c.cause : null, c.action ? "action: " + c.action : null].filter(Boolean).join(" · "),
+    el("span", {class: "cite", text: citeOf(c.citation)})))));
+  const passages = [d.procedure, ...(d.procedure_also || [])].filter(Boolean);
+  const proc = el("div", {class: "procedure"}, el("b", {text: "Procedure: "}));
+  if (!passages.length) proc.append(lk.procedure_note || "no passage found in the documents");
+  else passages.forEach((p) => proc.append(el("div", {},
+    el("span", {class: "cite", text: citeOf(p.citation).trim() + " "}),
+    ...p.text.split("\n").map((line) => el("div", {class: "passage", text: line})))));
+  return el("div", {class: "cause-block"}, box, proc);
+}
+
 function alertCard(a) {
   const d = a.details || {};
   const card = el("div", {class: `alert ${a.severity} ${a.state}`, "data-alert": a.id},
@@ -403,6 +449,7 @@ function alertCard(a) {
       el("span", {class: "pill", text: a.false_alarm ? "false alarm" : a.state})),
     el("div", {class: "msgtext", text: a.message}),
     d.recommended_check ? el("div", {class: "check"}, el("b", {text: "Check: "}), d.recommended_check) : null,
+    causeBlock(d),
     el("div", {class: "meta", text: `${fmtTime(a.opened_at)} → ${a.state === "resolved" ? fmtTime(a.resolved_at) : "ongoing"} · ${a.signals.join(", ")}`}));
   const acts = d.actions || [];
   if (acts.length) {
