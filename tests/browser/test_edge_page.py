@@ -149,8 +149,9 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         svc = EdgeService(
             plant, home, restore=False, detector_config=RobustConfig(warmup=100), transport=hub
         )
+        _documents(svc)  # first, as the demo does: each alert's causes come from them
         _feed(svc)
-        _documents(svc)
+        svc.causes.flush(30.0)  # the probable causes are on the alerts before the page opens
         _inspection(home, svc)
         tokens = TokenStore.in_home(home)
         token = tokens.create("operator", label="test operator")
@@ -230,6 +231,10 @@ def test_an_alert_is_acknowledged_with_a_name_and_a_comment(
     expect(card).to_contain_text("critical")
     expect(card).to_contain_text("equipment")
     expect(card.locator(".check")).to_contain_text("inspect the equipment")
+    # the probable cause from the plant's work orders and the procedure, cited
+    expect(card).to_contain_text("Probable cause")
+    expect(card).to_contain_text("WO-25-0150")
+    expect(card).to_contain_text("P-101_pump_manual.md")
     opened = datetime.fromtimestamp(alert.opened_at, TZ).strftime("%Y-%m-%d %H:%M:%S")
     expect(card.locator(".meta")).to_contain_text(opened)  # site time, not UTC
     # filters: the resolved warning is left out by "open only" and by severity "critical"
