@@ -13,7 +13,7 @@ import torch
 
 from plantmind.demo.parts import PART_DEFECTS, make_part, png_bytes
 from plantmind.vision import extractors
-from plantmind.vision.auto import train_auto
+from plantmind.vision.auto import HEATMAP_RULES, PixelTable, choose_heatmap, train_auto
 from plantmind.vision.defects import VALIDATION_KINDS, add_real_defect
 from plantmind.vision.ensemble import rank_calibrate
 from plantmind.vision.images import list_images, normalise, resize, working_shape
@@ -100,12 +100,28 @@ def test_choice_and_every_candidate_in_the_model_card(auto_model):
     within = [c for c in cands if c["ms"] <= 50.0]
     assert chosen[0]["objective"] >= max(c["objective"] for c in within) - 0.0021
     v = auto["validation"]
-    assert v["defective"] == 2 * v["good"] > 0
-    # the shown heatmap: the best validation pixel AUROC (synthetic masks) within the budget
+    assert v["draws"] == 3
+    assert v["defective"] == 2 * v["draws"] * v["good"] > 0
+    # the shown heatmap: the pick of the recorded rule (default: worst_kind) from the
+    # validation draws, within the budget; every rule's pick and its held-out figures recorded
     heat = [c for c in cands if c["heatmap"]]
     assert len(heat) == 1 and heat[0]["members"] == auto["heatmap_choice"]
+    assert auto["heatmap_rule"] == "worst_kind"
+    assert set(auto["heatmap_rules"]) == set(HEATMAP_RULES)
+    assert heat[0]["name"] == auto["heatmap_rules"]["worst_kind"]["pick"]
+    assert all(0.0 <= r["left_out_kind"] <= 1.0 for r in auto["heatmap_rules"].values())
     assert all(0.0 <= c["val_pixel_auroc"] <= 1.0 for c in cands)
-    assert heat[0]["val_pixel_auroc"] >= chosen[0]["val_pixel_auroc"]
+    assert all(len(c["val_pixel_draws"]) == 3 for c in cands)
+    assert all(set(c["val_pixel_kinds"]) == set(VALIDATION_KINDS) for c in cands)
+    # worst_kind: no candidate has a better lowest pixel AUROC over the kinds (all fit the
+    # budget here; recorded figures are rounded to 1e-4)
+    worst = [min(c["val_pixel_kinds"].values()) for c in cands]
+    assert min(heat[0]["val_pixel_kinds"].values()) >= max(worst) - 1e-3
+    # margin's pick is beaten by the pooled best by no more than the draws' spread
+    margin = next(c for c in cands if c["name"] == auto["heatmap_rules"]["margin"]["pick"])
+    best = max(cands, key=lambda c: c["val_pixel_auroc"])
+    diff = np.subtract(best["val_pixel_draws"], margin["val_pixel_draws"])
+    assert diff.mean() <= diff.std(ddof=1) + 1e-3
     assert auto["ms"] >= chosen[0]["ms"]
 
 
@@ -248,3 +264,35 @@ def test_a_long_working_shape_is_trained_and_scored_in_tiles(tmp_path):
     good = model.score(png_bytes(make_part(40, None, (160, 64))[0]))
     held = np.asarray(result.meta.extra["holdout_scores"])
     assert good.heatmap.shape == (160, 64) and np.isfinite(held).all()
+
+
+# -- the heatmap rules, on made-up validation histograms ------------------------------------
+def _table(figures: dict[str, list[float]]) -> PixelTable:
+    """A PixelTable whose candidates reach roughly the given pixel AUROC per draw: positives
+    at a bin that beats that share of the (uniform) negatives."""
+    draws = len(next(iter(figures.values())))
+    pix = PixelTable(list(figures), draws, VALIDATION_KINDS)
+    n = pix.good[next(iter(figures))].size
+    for c, per in figures.items():
+        pix.good[c][:] = 1.0
+        for d, a in enumerate(per):
+            for k in range(len(VALIDATION_KINDS)):
+                pix.pos[c][d, k, int(a * (n - 1))] = 10.0
+    return pix
+
+
+def test_heatmap_rules_on_a_near_tie_and_a_clear_winner():
+    cost = {"cheap": (0, 1, 10.0), "dear": (1, 2, 40.0)}
+    # near tie that the first draw decides for the dearer one: margin keeps the cheap one
+    pix = _table({"cheap": [0.90, 0.93, 0.91], "dear": [0.93, 0.91, 0.92]})
+    assert choose_heatmap(pix, list(cost), cost, "single") == "dear"
+    assert choose_heatmap(pix, list(cost), cost, "margin") == "cheap"
+    assert choose_heatmap(pix, list(cost), cost, "worst_kind") == "dear"  # same in every kind
+    # a clear winner in every draw: every rule takes it
+    pix = _table({"cheap": [0.80, 0.81, 0.79], "dear": [0.93, 0.94, 0.92]})
+    for rule in HEATMAP_RULES:
+        assert choose_heatmap(pix, list(cost), cost, rule) == "dear", rule
+    pix = _table({"cheap": [0.80, 0.81, 0.79]})
+    assert abs(pix.auroc("cheap", [1]) - 0.81) < 0.01
+    with pytest.raises(ValueError):
+        choose_heatmap(pix, ["cheap"], cost, "best-on-test")

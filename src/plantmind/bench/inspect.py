@@ -177,20 +177,25 @@ def _cpu_pinned() -> Any:
     return pin()
 
 
-def time_default_path(model_dir: Path, side: int = 256, repeats: int = 40) -> float:
+def time_default_path(
+    model_dir: Path, side: int = 256, repeats: int = 40, cpu: bool = False
+) -> float:
     """Median ms per image of the model's chosen path through onnxruntime on one thread and
-    one CPU, for a ``side`` × ``side`` image (decoded; resizing included)."""
+    one CPU, for a ``side`` × ``side`` image (decoded; resizing included). ``cpu``: the
+    process's CPU time instead of wall-clock time (what one core spends, whatever else the
+    machine runs at the moment)."""
     model = InspectionModel(model_dir, threads=1)
     rng = np.random.default_rng(0)
     shape = (side, side, model.meta.channels)
     img = np.clip(rng.normal(128, 30, shape), 0, 255).astype(np.uint8)
+    clock = time.process_time if cpu else time.perf_counter
     times = []
     with _cpu_pinned():
         for i in range(repeats + 3):
-            t = time.perf_counter()
+            t = clock()
             model.score_array(img)
             if i >= 3:
-                times.append(1000 * (time.perf_counter() - t))
+                times.append(1000 * (clock() - t))
     return float(np.median(times))
 
 
@@ -259,6 +264,11 @@ def run_auto_seed(
                     k: c[k]
                     for k in ("name", "val_auroc", "val_pixel_auroc", "val_frr", "ms", "chosen")
                 },
+                **{
+                    k: c[k]
+                    for k in ("val_pixel_draws", "val_pixel_kinds", "val_auroc_draws")
+                    if k in c
+                },
                 "heatmap": c.get("heatmap", False),
                 "image_auroc": round(auroc(labels, s), 4),
                 "pixel_auroc": round(histogram_auroc(*pix[c["name"]]), 4),
@@ -267,12 +277,21 @@ def run_auto_seed(
         )
     chosen = next(t for t in table if t["chosen"])
     heat = next((t for t in table if t["heatmap"]), chosen)
+    by_name = {t["name"]: t for t in table}
+    # every heatmap rule's pick (chosen on validation alone) with its test pixel AUROC
+    rules = {
+        r: {**v, "pixel_auroc": by_name[v["pick"]]["pixel_auroc"]}
+        for r, v in auto.get("heatmap_rules", {}).items()
+        if v["pick"] in by_name
+    }
     thr = result.meta.thresholds
     s_ch = np.asarray(scores[chosen["name"]])
     summary = {
         "seed": seed,
         "choice": chosen["name"],
         "heatmap_choice": heat["name"],
+        "heatmap_rule": auto.get("heatmap_rule"),
+        "heatmap_rules": rules,
         "image_auroc": chosen["image_auroc"],
         # the shown heatmap is the heatmap choice's (what the edge draws)
         "pixel_auroc": heat["pixel_auroc"],
@@ -280,6 +299,7 @@ def run_auto_seed(
         "false_reject_rate_on_test_good": round(float(np.mean(s_ch[~labels] >= thr["fail"])), 4),
         "defects_failed": round(float(np.mean(s_ch[labels] >= thr["fail"])), 4),
         "ms_per_image_256_one_core": round(time_default_path(out / "model"), 2),
+        "cpu_ms_per_image_256_one_core": round(time_default_path(out / "model", cpu=True), 2),
         "train_seconds": round(train_s, 1),
         "train_steps": result.steps,
         "train_images": len(train),

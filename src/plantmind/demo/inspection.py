@@ -110,6 +110,7 @@ class DemoInspection:
                 flips=False,
                 seed=self.seed,
                 max_seconds=self.train_seconds,
+                val_draws=1,  # the demo shows inspections within its first minutes
             )
             self.vision.train(self.station_id, paths, cfg, self._progress)
             self._ready.set()

@@ -75,6 +75,10 @@ class TrainConfig:
     pretrained_size: int = 256
     max_ms: float = 50.0
     val_defects: int = 2
+    # independent draws of validation defects (val_defects per held-out good image each) and
+    # the rule that picks the shown heatmap from them (vision/auto.py's HEATMAP_RULES)
+    val_draws: int = 3
+    heatmap_rule: str = "worst_kind"
     keep_candidates: bool = False
     # working shapes longer than this on a side are processed in tiles of this side
     tile: int = 1024
