@@ -308,7 +308,12 @@ def ask(
     console.print(answer.answer, highlight=False)
     if answer.citations:
         console.print("\nSources:", style="bold")
-        for n, c in enumerate(answer.citations, start=1):
+        for k, c in enumerate(answer.citations, start=1):
+            # the number the answer's [n] markers use: the passage's place among those
+            # retrieved (a generated answer may cite [3] alone); the extractive answer
+            # numbers its quotes in order
+            n = next((i for i, r in enumerate(answer.retrieved, start=1) if r == c), k)
+            n = k if answer.model_used is None else n
             where = ", ".join(
                 x for x in (c.source, f"page {c.page}" if c.page else "", c.section or "") if x
             )
