@@ -168,3 +168,28 @@ def test_documents_indexed_later_reach_the_stored_alert_without_another_batch(no
     assert alert.details["probable_causes"][0]["work_order"] == "WO-25-0150"
     causes.close()
     node.knowledge.close()
+
+
+def test_a_late_lookup_never_writes_an_old_alert_over_a_newer_stored_one(node):
+    """An alert resolved and marked a false alarm while its lookup was pending: the lookup's
+    results reach the stored row, the operator's mark and note stay."""
+    causes = AlertCauses(node, index=lambda: None)  # not attached: applied by hand below
+    rng = np.random.default_rng(0)
+    node.learn(ticks(node.index, 0.0, 300, rng))
+    node.listeners.append(causes.on_update)
+    node.ingest(ticks(node.index, 300.0, 20, rng, bump={"P-101.bearing_temperature": 0.5}))
+    (alert,) = node.tracker.open_alerts()
+    req = causes._requests.get_nowait()  # the pending lookup
+    node.resolve(alert.id)  # the episode ends; the tracker lets the object go
+    node.store.flush()
+    done = node.mark_false_alarm(alert.id)  # later, on the stored alert (a new object)
+    assert done is not alert
+    done.details["actions"] = [{"action": "false_alarm", "name": "Jo", "comment": "sensor"}]
+    node.store.upsert_alert(done)
+    causes._finish(req)  # the worker finishes late: patches the stored row
+    causes.apply()  # and must not write the open object back over it
+    node.store.flush()
+    stored = node.store.get_alert(alert.id)
+    assert stored is not None and stored.false_alarm and str(stored.state) == "resolved"
+    assert stored.details["actions"][0]["comment"] == "sensor"
+    assert "cause_lookup" in stored.details

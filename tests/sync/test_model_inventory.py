@@ -58,3 +58,32 @@ def test_a_site_that_keeps_models_home_sends_no_inventory(tmp_path: Path) -> Non
         assert not ModelInventory(outbox, models).emit(T0) and len(outbox) == 0
     finally:
         outbox.close()
+
+
+def test_a_heartbeat_does_not_overwrite_the_inventory_and_obeys_the_policy(tmp_path: Path) -> None:
+    from plantmind.sync.heartbeat import HeartbeatSender
+
+    models = tmp_path / "models"
+    _current(models, {"detector": {"version": 4, "digest": "ab" * 32, "since": T0}})
+    outbox = Outbox(tmp_path / "outbox.db", "S1")
+    store = FleetStore(f"sqlite:///{tmp_path / 'hub.db'}", clock=lambda: T0 + 5)
+    try:
+        ModelInventory(outbox, models).emit(T0)
+        batch = outbox.next_batch()
+        assert batch is not None
+        Inbox(store).receive(batch.body)
+        beat = HeartbeatSender(outbox, None, None, models_home=models).build()  # type: ignore[arg-type]
+        assert beat["models"] == [{"name": "detector", "version": 4}]
+        store.record_heartbeat("S1", beat)
+        (site,) = store.fleet()["sites"]
+        assert site["models"][0]["digest"] == "ab" * 32  # the inventory's, kept
+        assert site["models_from"] == "inventory"
+    finally:
+        outbox.close()
+        store.close()
+    home = Outbox(tmp_path / "o2.db", "S2", EgressPolicy(allow=["alerts"]))
+    try:
+        beat = HeartbeatSender(home, None, None, models_home=models).build()  # type: ignore[arg-type]
+        assert beat["models"] == []  # the policy keeps model names home
+    finally:
+        home.close()

@@ -194,3 +194,13 @@ def test_records_carry_passages_in_the_assistants_format(built: Path) -> None:
     places = {next(n for n, c in enumerate(x.context) if c.get("gold")) for x in records
               if x.task != "decline"}  # fmt: skip
     assert len(places) >= 2
+
+
+def test_no_training_prompt_shows_a_held_out_gold_passage(built: Path) -> None:
+    records = read_records(built / "records.jsonl")
+    held = {(c["source"], c.get("section")) for r in records if r.split != "train"
+            for c in r.context if c.get("gold")}  # fmt: skip
+    for r in records:
+        if r.split == "train":
+            shown = {(c["source"], c.get("section")) for c in r.context if not c.get("gold")}
+            assert not shown & held, r.id

@@ -37,7 +37,15 @@ class _Teacher:
 
 
 def _rec(question: str, sensitivity: str = "internal") -> Record:
+    gold = {
+        "source": "plant.yaml",
+        "page": None,
+        "section": "P-101",
+        "text": "6.5 bar",
+        "gold": True,
+    }
     return Record(
+        context=[gold],
         messages=[
             {"role": "user", "content": question},
             {"role": "assistant", "content": "6.5 bar."},
@@ -77,6 +85,7 @@ def test_confidential_records_stay_off_the_central_model() -> None:
     assert [r.question for r in made] == [records[0].question.lower().replace("what is", "whats")]
     assert made[0].source == records[0].source and made[0].answer == records[0].answer
     assert made[0].generator["name"] == "teacher:central-teacher"
+    assert made[0].context == records[0].context  # its gold passage: not trained as a decline
     assert report.asked == 2 and report.kept == 1
 
 

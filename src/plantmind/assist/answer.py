@@ -272,7 +272,10 @@ class Assistant:
                 answer_text, citations = reply.text, retrieved
             else:
                 text = (reply.text or "").strip()
-                if re.match(r"\W*NOT[ _]FOUND\b", text, flags=re.IGNORECASE) or not text:
+                if not text or (
+                    re.match(r"\W*NOT[ _]FOUND\b", text, flags=re.IGNORECASE)
+                    and not _MARKER.search(text)  # "Not found in [1], but [2] says …" answers
+                ):
                     timings["model_ms"] = (time.perf_counter() - t_model) * 1e3
                     timings["total_ms"] = (time.perf_counter() - t0) * 1e3
                     return Answer(

@@ -577,17 +577,25 @@ class AlertCauses:
     def apply(self) -> None:
         """The node's change hook: put finished lookups on their alerts and store them
         (nothing to do, the usual case, costs one length check)."""
+        held: set[int] | None = None
         while self._done:
             alert_id, result = self._done.popleft()
             alert = self._waiting.pop(alert_id, None) or self._stale_alerts.pop(alert_id, None)
             if alert is None:
                 continue
             alert.details.update(result)
+            if held is None:
+                held = {id(a) for a in self.node.tracker.open_alerts()}
+            if id(alert) not in held:
+                # resolved meanwhile: the stored row is newer than this object (an operator's
+                # false-alarm mark, its note); :meth:`_store` already patched the results in
+                continue
             if (result.get("cause_lookup") or {}).get("no_index"):
                 self._stale_alerts[alert_id] = alert
                 while len(self._stale_alerts) > _MAX_STALE:
                     self._stale_alerts.popitem(last=False)
             if not self.node.store.closed:
+                # the tracker's own object: the node stores and forwards it with its results
                 self.node.store.upsert_alert(alert)
 
     # -- the worker ----------------------------------------------------------------------------

@@ -459,7 +459,8 @@ class FleetStore(CentralStore):
             "oldest_ts": _num(outbox.get("oldest_ts")),
             "last_forwarded": _num(beat.get("last_forwarded")),
             "failed_attempts": _count(beat.get("failed_attempts")),
-            "models": json.dumps(beat.get("models") or [], separators=(",", ":")),
+            # the heartbeat's model list stays in hb_data: the `models` column is the site's
+            # inventory (names, versions, digests), which a heartbeat must not overwrite
             "hb_data": json.dumps(beat, separators=(",", ":")),
             "beats": 1,
         }
@@ -510,7 +511,7 @@ class FleetStore(CentralStore):
             else round(max(0.0, r["hb_ts"] - oldest), 3),
             "last_forwarded": r.get("last_forwarded"),
             "failed_attempts": r.get("failed_attempts"),
-            "models": json.loads(r["models"]) if r.get("models") else [],
+            "models": _heartbeat_models(r.get("hb_data")),
             "beats": r.get("beats") or 0,
         }
 
@@ -752,8 +753,10 @@ class FleetStore(CentralStore):
         queued = fs.get("queued")
         if registry_models is not None:
             models, models_from = registry_models, "registry"
-        elif fs.get("models"):
-            models, models_from = json.loads(fs["models"]), "heartbeat"
+        elif fs.get("models"):  # the site's inventory (category models): versions, digests
+            models, models_from = json.loads(fs["models"]), "inventory"
+        elif beat_models := _heartbeat_models(fs.get("hb_data")):
+            models, models_from = beat_models, "heartbeat"
         else:
             models, models_from = [], None
         by_sev = {s: open_alerts.get(s, 0) for s in _SEVERITIES}
@@ -936,3 +939,14 @@ class FleetStore(CentralStore):
             "health": None if h is None else self._health_view(dict(h._mapping)),
             "alerts": {"total": total, "offset": offset, "limit": limit, "items": items},
         }
+
+
+def _heartbeat_models(hb_data: str | None) -> list[dict[str, Any]]:
+    """The model list of the last heartbeat (name and version), [] without one."""
+    if not hb_data:
+        return []
+    try:
+        models = json.loads(hb_data).get("models")
+    except (ValueError, AttributeError):
+        return []
+    return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []

@@ -203,7 +203,8 @@ async def models(request: Request) -> dict[str, Any]:
 
     router = get_router(request.app)
     node = request.app.state.node
-    tiers = tier_models(router.settings, getattr(node, "plant_dir", None))
+    # off the event loop: the first call hashes the model file (gigabytes for a 7 B GGUF)
+    tiers = await run_in_threadpool(tier_models, router.settings, getattr(node, "plant_dir", None))
     return {
         "object": "list",
         # which model serves each tier (name, backend, file sha256, delivered version): an

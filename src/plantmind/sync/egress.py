@@ -23,6 +23,7 @@ __all__ = [
     "ConfidentialFilter",
     "EgressGate",
     "EgressRefusedError",
+    "strip_alert_texts",
     "value_free_mechanism",
 ]
 
@@ -184,6 +185,47 @@ class ConfidentialFilter:
         return named[0] if named else (signals[0] if signals else None)
 
 
+#: free text in an alert's probable causes and procedure that comes from the plant's documents
+_CAUSE_TEXTS = ("symptom", "cause", "action")
+
+
+def strip_alert_texts(data: dict[str, Any], *, documents: bool, comments: bool) -> dict[str, Any]:
+    """An alert as it may leave: without the document excerpts of its probable causes and
+    procedure (``documents`` False; the citations stay, so the hub knows which work order or
+    page), and without the operators' comments (``comments`` False; who did what and when
+    stays)."""
+    details = data.get("details")
+    if not isinstance(details, dict) or (documents and comments):
+        return data
+    d = dict(details)
+    if not documents:
+        if isinstance(d.get("probable_causes"), list):
+            d["probable_causes"] = [
+                {k: v for k, v in c.items() if k not in _CAUSE_TEXTS} if isinstance(c, dict)
+                else c
+                for c in d["probable_causes"]
+            ]  # fmt: skip
+        for key in ("procedure", "procedure_also"):
+            value = d.get(key)
+            if isinstance(value, dict):
+                d[key] = {k: v for k, v in value.items() if k != "text"}
+            elif isinstance(value, list):
+                d[key] = [
+                    {k: v for k, v in x.items() if k != "text"} if isinstance(x, dict) else x
+                    for x in value
+                ]
+        if d.get("probable_causes") or d.get("procedure"):
+            d["withheld_texts"] = "document excerpts stay on site (egress: documents)"
+    if not comments and isinstance(d.get("actions"), list):
+        d["actions"] = [
+            {k: v for k, v in a.items() if k != "comment"} if isinstance(a, dict) else a
+            for a in d["actions"]
+        ]
+    out = dict(data)
+    out["details"] = d
+    return out
+
+
 class EgressGate:
     """Decides, per category, whether data may enter the outbox (see the module docstring),
     and, once :meth:`bind` gave it the plant's sensitivities, what of it may
@@ -200,7 +242,17 @@ class EgressGate:
 
     def redact(self, category: str, data: Any) -> Any | None:
         """``data`` as :class:`ConfidentialFilter` lets it leave, or None to queue nothing
-        (unchanged until :meth:`bind` was called: without a plant nothing is marked)."""
+        (unchanged until :meth:`bind` was called: without a plant nothing is marked). An
+        alert's document excerpts (its probable causes' work-order texts, the procedure's
+        text) leave only where ``documents`` may: otherwise their citations go, the texts
+        stay; an operator's free-text comment stays home when the plant marks anything
+        confidential (a comment may quote a confidential reading)."""
+        if category == "alerts" and isinstance(data, dict):
+            data = strip_alert_texts(
+                data,
+                documents="documents" in self.allowed,
+                comments=self.confidential is None or not self.confidential.active,
+            )
         if self.confidential is None:
             return data
         return self.confidential.apply(category, data)

@@ -11,13 +11,14 @@ A heartbeat is one JSON object (``POST /api/heartbeat`` with the site's token)::
 
 It is not queued: a heartbeat is about *now*, and one that waited behind a backlog would say
 nothing true when it arrived; a lost one is replaced by the next. It never carries data of the
-plant, only counts and times, so the egress policy has nothing to withhold from it. Batches
+plant, only counts and times (and the model names, which the policy's ``models`` category
+governs as it does the inventory). Batches
 keep their wire format (:mod:`plantmind.sync.wire`) unchanged: a hub that predates heartbeats
 answers 404, the sender stops sending them and forwarding goes on as before.
 
 ``models`` is read from the site's model folder (``<home>/models/current.json``, written by
 :class:`plantmind.models.agent.SiteModels`) when there is one: name and version of each model
-the site runs.
+the site runs, and only when the egress policy allows ``models``.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ class HeartbeatSender:
             "last_forwarded": None if fwd is None else fwd.last_delivered_at,
             "failed_attempts": 0 if fwd is None else fwd.failed_attempts,
             "last_error": None if fwd is None or fwd.last_error is None else fwd.last_error[:200],
-            "models": read_models(self.models_home),
+            # which models run: only where the policy lets the inventory leave (egress: models)
+            "models": read_models(self.models_home) if self.outbox.gate.allows("models") else [],
             "version": __version__,
         }
 

@@ -11,6 +11,7 @@ the Hugging Face layout is permuted the same way before it is added or written."
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,43 +256,49 @@ def _write_merged(reader: Any, adapter: _Adapter, out_path: Path, outtype: OutTy
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     writer = gguf.GGUFWriter(tmp, arch)
-    _copy_metadata(reader, writer, {"general.architecture", "general.file_type"})
-    ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16}
-    writer.add_file_type(int(ftype.get(outtype, gguf.LlamaFileType.MOSTLY_Q8_0)))
-    if adapter.pairs:
-        writer.add_string("plantmind.lora.merged", f"r={adapter.rank} alpha={adapter.alpha:g}")
-    plan = []
-    for t in reader.tensors:
-        qtype = _out_type(t, outtype)
-        rows_cols = tuple(int(x) for x in reversed(t.shape))
-        n = int(np.prod(rows_cols))
-        if qtype == Q.Q8_0:
-            byte_shape = (*rows_cols[:-1], rows_cols[-1] // 32 * 34)
-            writer.add_tensor_info(t.name, byte_shape, np.dtype(np.uint8), n // 32 * 34, qtype)
-        else:
-            dt = np.dtype(np.float32 if qtype == Q.F32 else np.float16)
-            writer.add_tensor_info(t.name, rows_cols, dt, n * dt.itemsize)
-        plan.append((t, qtype, rows_cols))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_ti_data_to_file()
-    for t, qtype, rows_cols in plan:
-        w = gguf.quants.dequantize(t.data, t.tensor_type).reshape(rows_cols).astype(np.float32)
-        if t.name in adapter.pairs:
-            a, b = adapter.pairs[t.name]
-            delta = (b @ a) * np.float32(adapter.scale)
-            if delta.shape != w.shape:
-                raise ExportError(
-                    f"{t.name}: the adapter's update is {delta.shape}, the base GGUF's tensor "
-                    f"{w.shape}: not the base the adapter was trained on"
-                )
-            w = w + _layout(t.name, delta, arch, heads, kv_heads)
-        data = (
-            gguf.quants.quantize(w, qtype)
-            if qtype == Q.Q8_0
-            else w.astype(np.float32 if qtype == Q.F32 else np.float16)
-        )
-        writer.write_tensor_data(np.ascontiguousarray(data))
+    try:
+        _copy_metadata(reader, writer, {"general.architecture", "general.file_type"})
+        ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16}
+        writer.add_file_type(int(ftype.get(outtype, gguf.LlamaFileType.MOSTLY_Q8_0)))
+        if adapter.pairs:
+            writer.add_string("plantmind.lora.merged", f"r={adapter.rank} alpha={adapter.alpha:g}")
+        plan = []
+        for t in reader.tensors:
+            qtype = _out_type(t, outtype)
+            rows_cols = tuple(int(x) for x in reversed(t.shape))
+            n = int(np.prod(rows_cols))
+            if qtype == Q.Q8_0:
+                byte_shape = (*rows_cols[:-1], rows_cols[-1] // 32 * 34)
+                writer.add_tensor_info(t.name, byte_shape, np.dtype(np.uint8), n // 32 * 34, qtype)
+            else:
+                dt = np.dtype(np.float32 if qtype == Q.F32 else np.float16)
+                writer.add_tensor_info(t.name, rows_cols, dt, n * dt.itemsize)
+            plan.append((t, qtype, rows_cols))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for t, qtype, rows_cols in plan:
+            w = gguf.quants.dequantize(t.data, t.tensor_type).reshape(rows_cols).astype(np.float32)
+            if t.name in adapter.pairs:
+                a, b = adapter.pairs[t.name]
+                delta = (b @ a) * np.float32(adapter.scale)
+                if delta.shape != w.shape:
+                    raise ExportError(
+                        f"{t.name}: the adapter's update is {delta.shape}, the base GGUF's tensor "
+                        f"{w.shape}: not the base the adapter was trained on"
+                    )
+                w = w + _layout(t.name, delta, arch, heads, kv_heads)
+            data = (
+                gguf.quants.quantize(w, qtype)
+                if qtype == Q.Q8_0
+                else w.astype(np.float32 if qtype == Q.F32 else np.float16)
+            )
+            writer.write_tensor_data(np.ascontiguousarray(data))
+    except BaseException:  # no half-written file, no open handle
+        with contextlib.suppress(Exception):
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
     writer.close()
     tmp.replace(out_path)
     return out_path
@@ -310,19 +317,25 @@ def export_adapter_gguf(source: Path, out_path: Path, *, base: Path | Any | None
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     writer = gguf.GGUFWriter(tmp, arch)
-    writer.add_type(gguf.GGUFType.ADAPTER)
-    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, adapter.alpha)
-    name = reader.fields.get("general.name")
-    if name is not None:
-        writer.add_string("general.name", f"{name.contents()} (plantmind LoRA)")
-    for tname, (a, b) in adapter.pairs.items():
-        writer.add_tensor(tname + ".lora_a", np.ascontiguousarray(a, dtype=np.float32))
-        b_ll = _layout(tname, b, arch, heads, kv_heads)
-        writer.add_tensor(tname + ".lora_b", np.ascontiguousarray(b_ll, dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
+    try:
+        writer.add_type(gguf.GGUFType.ADAPTER)
+        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, adapter.alpha)
+        name = reader.fields.get("general.name")
+        if name is not None:
+            writer.add_string("general.name", f"{name.contents()} (plantmind LoRA)")
+        for tname, (a, b) in adapter.pairs.items():
+            writer.add_tensor(tname + ".lora_a", np.ascontiguousarray(a, dtype=np.float32))
+            b_ll = _layout(tname, b, arch, heads, kv_heads)
+            writer.add_tensor(tname + ".lora_b", np.ascontiguousarray(b_ll, dtype=np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except BaseException:  # no half-written file, no open handle
+        with contextlib.suppress(Exception):
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
     writer.close()
     tmp.replace(out_path)
     return out_path

@@ -30,11 +30,22 @@ def add_distractors(
     records: Sequence[Record], index: Any, *, passages: int = PASSAGES, words: int = 90
 ) -> int:
     """Fill each record's ``context`` up to ``passages`` with retrieved passages that are not
-    its gold one (same document and section); returns how many records got distractors."""
+    its gold one (same document and section); returns how many records got distractors. A
+    training record is never shown a held-out record's gold passage as a distractor (it
+    would train on the text a test answer rests on)."""
+    held_out = {
+        (c.get("source"), c.get("section"))
+        for r in records
+        if r.split in ("eval", "test")
+        for c in r.context
+        if c.get("gold")
+    }
     done = 0
     for r in records:
         gold = [c for c in r.context if c.get("gold")]
         keys = {(c.get("source"), c.get("section")) for c in gold}
+        if r.split == "train":
+            keys |= held_out
         want = passages - len(gold)
         extra: list[dict[str, Any]] = []
         for h in index.search(r.question, k=passages * 4).hits:

@@ -113,6 +113,7 @@ def paraphrase_records(
                     generator={"name": f"teacher:{res.model or 'model'}", "version": "1",
                                "style": "teacher", "from": r.id},
                     sensitivity=r.sensitivity,
+                    context=[dict(c) for c in r.context],  # the gold passage stays its own
                 )
             )  # fmt: skip
     return out, report
