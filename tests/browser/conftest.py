@@ -36,9 +36,12 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Chromium; skips with the reason when Playwright or Chromium is missing."""
+    """A headless Chromium; skips with the reason when Playwright or Chromium is missing.
+    Per test module, not per session: Playwright's sync API keeps an event loop running on
+    the main thread while it is open, and every later test that calls ``asyncio.run`` would
+    fail with "cannot be called from a running event loop"."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
     )

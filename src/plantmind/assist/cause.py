@@ -58,7 +58,6 @@ from plantmind.knowledge.text import tokenize
 
 if TYPE_CHECKING:
     from plantmind.detect.alerts import AlertUpdate
-    from plantmind.edge.node import EdgeNode
     from plantmind.knowledge.documents import Chunk
     from plantmind.knowledge.index import KnowledgeIndex
 
@@ -474,6 +473,9 @@ class AlertCauses:
     """Attaches probable causes and the procedure to a node's alerts, off the scoring path
     (see the module docstring).
 
+    ``node``: an edge node (:class:`plantmind.edge.node.EdgeNode`, typed loosely: a
+    capability does not import the apps that use it): its ``tracker``, ``store``,
+    ``listeners``, ``change_hooks``, ``plant``, ``home`` and ``knowledge``.
     ``index`` gives the knowledge index to search, or None while there is none (default:
     the node's, once it has been opened or ``<home>/knowledge`` holds one; the lookup never
     creates an index). Call :meth:`attach` once, :meth:`close` at the end.
@@ -481,7 +483,7 @@ class AlertCauses:
 
     def __init__(
         self,
-        node: EdgeNode,
+        node: Any,
         *,
         index: Callable[[], KnowledgeIndex | None] | None = None,
         max_causes: int = MAX_CAUSES,
