@@ -39,6 +39,7 @@ __all__ = [
     "BuildReport",
     "alert_records",
     "build_dataset",
+    "clip_words",
     "generate_records",
     "signal_passage",
     "technician_phrasings",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -244,6 +245,26 @@ def convert_base(base: Path, out_path: Path, outtype: OutType = "f16") -> Path:
     return _write_merged(_read_gguf(base), _Adapter(0, 0.0, 0.0, {}), out_path, outtype)
 
 
+@contextlib.contextmanager
+def _gguf_file(out_path: Path, arch: str) -> Iterator[Any]:
+    """A ``GGUFWriter`` on ``<out_path>.tmp``, renamed to ``out_path`` when the block ends
+    well; on any error closed and removed (no half-written file, no open handle)."""
+    import gguf
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+    writer = gguf.GGUFWriter(tmp, arch)
+    try:
+        yield writer
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    tmp.replace(out_path)
+
+
 def _write_merged(reader: Any, adapter: _Adapter, out_path: Path, outtype: OutType) -> Path:
     import gguf
     import numpy as np
@@ -253,10 +274,7 @@ def _write_merged(reader: Any, adapter: _Adapter, out_path: Path, outtype: OutTy
     present = {t.name for t in reader.tensors}
     if missing := sorted(set(adapter.pairs) - present):
         raise ExportError(f"the base GGUF has no tensor {missing[0]} that the adapter changes")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
-    writer = gguf.GGUFWriter(tmp, arch)
-    try:
+    with _gguf_file(out_path, arch) as writer:
         _copy_metadata(reader, writer, {"general.architecture", "general.file_type"})
         ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16}
         writer.add_file_type(int(ftype.get(outtype, gguf.LlamaFileType.MOSTLY_Q8_0)))
@@ -294,13 +312,6 @@ def _write_merged(reader: Any, adapter: _Adapter, out_path: Path, outtype: OutTy
                 else w.astype(np.float32 if qtype == Q.F32 else np.float16)
             )
             writer.write_tensor_data(np.ascontiguousarray(data))
-    except BaseException:  # no half-written file, no open handle
-        with contextlib.suppress(Exception):
-            writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    tmp.replace(out_path)
     return out_path
 
 
@@ -314,10 +325,7 @@ def export_adapter_gguf(source: Path, out_path: Path, *, base: Path | Any | None
     adapter_dir, reader = _open(source, base)
     arch, _blocks, heads, kv_heads = _gguf_arch(reader)
     adapter = _read_adapter(adapter_dir, reader)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
-    writer = gguf.GGUFWriter(tmp, arch)
-    try:
+    with _gguf_file(out_path, arch) as writer:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, adapter.alpha)
@@ -331,13 +339,6 @@ def export_adapter_gguf(source: Path, out_path: Path, *, base: Path | Any | None
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
-    except BaseException:  # no half-written file, no open handle
-        with contextlib.suppress(Exception):
-            writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    tmp.replace(out_path)
     return out_path
 
 

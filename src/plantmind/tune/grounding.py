@@ -13,17 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from plantmind.tune.build import clip_words
 from plantmind.tune.records import Record
 
 __all__ = ["PASSAGES", "add_distractors", "ground_records"]
 
 #: passages shown with each question (the gold one included)
 PASSAGES = 3
-
-
-def _clip(text: str, words: int) -> str:
-    parts = text.split()
-    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def add_distractors(
@@ -54,7 +50,7 @@ def add_distractors(
                 continue
             keys.add(key)
             extra.append({"source": h.chunk.source, "page": h.chunk.page,
-                          "section": h.chunk.section, "text": _clip(h.chunk.text, words),
+                          "section": h.chunk.section, "text": clip_words(h.chunk.text, words),
                           "gold": False})  # fmt: skip
             if len(extra) >= want:
                 break
