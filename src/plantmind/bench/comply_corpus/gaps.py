@@ -316,8 +316,102 @@ PROCESS_SAFETY: dict = {
     },
 }
 
+ENERGY_ISOLATION_STANDARD: dict = {
+    "sop": "energy_isolation_standard.md",
+    "standard": "1910.147",
+    "gaps": (
+        "(a)(3)(ii)",  # no word on other OSHA rules (e.g. the power press rule) that call for lockout
+        "(c)(6)(i)(A)",  # audit: who performs it is never said (no authorized, independent inspector)
+        "(c)(7)(i)(C)",  # training matrix: APs and Affected Persons only; no one else instructed
+        "(c)(7)(iv)",  # no training records or certification (names, dates) anywhere
+        "(d)(5)(ii)",  # no continued verification where stored energy can build back up
+        "(e)(3)(i)",  # EI-05 removal: no check that the absent owner has left the site
+        "(f)(2)(ii)",  # contractors: procedures exchanged, but Kestrel staff never told to obey theirs
+        "(f)(4)",  # no shift or personnel change / handover of lock protection
+    ),
+    "partial": {
+        "(c)(4)(ii)(C)": "5.2 block C covers where locks and tags go, the order they come off and "
+        "which AP owns each lock, but no steps for transferring locks or tags (owner holds it "
+        "'for the life of the job')",
+        "(c)(7)(iii)(A)": "14.4, first bullet: retraining on a new job or area and on ECP or "
+        "standard revision, but not on a change in machines, equipment or processes that "
+        "brings a new hazard",
+    },
+    "covered": {
+        "(c)(1)": "1.2 (ECPs, training, yearly audit; cut off and cannot move)",
+        "(c)(2)(i)": "6.2 (point that cannot take a lock: tag isolation)",
+        "(c)(2)(ii)": "6.1 (lockable point is locked; tag-only only under clause 7)",
+        "(c)(2)(iii)": "6.3 New, rebuilt and modified equipment (CES-ENG-0107, MAF-1)",
+        "(c)(3)(i)": "7.1 (EI-04 shows equal protection) and 7.2 (tag where the padlock would hang)",
+        "(c)(3)(ii)": "7.3 (every tag rule met plus an extra barrier: fuse, disconnect, switch cover, handwheel)",
+        "(c)(4)(i)": "5.1 (written ECP per machine, filed, posted, used on every job)",
+        "(c)(4)(ii)": "5.2, first sentence (scope, purpose, who may use it, rules, techniques, enforcement 2.2)",
+        "(c)(4)(ii)(A)": "5.2 table, block A. Use",
+        "(c)(4)(ii)(B)": "5.2 table, block B. Shut down and isolate",
+        "(c)(4)(ii)(D)": "5.2 table, block D. Prove ZES",
+        "(c)(5)(i)": "8.1 Supply (Kestrel buys and issues all hardware)",
+        "(c)(5)(ii)": "8.2 Isolation only (serial-numbered, only hardware for isolation, no other use)",
+        "(c)(5)(ii)(A)(1)": "8.6, first sentence (survive conditions for the longest isolation)",
+        "(c)(5)(ii)(A)(2)": "8.6, second sentence (rain, hose-down water)",
+        "(c)(5)(ii)(A)(3)": "8.6, third sentence (PT-1 acid and alkali: EI-TAG-2C)",
+        "(c)(5)(ii)(B)": "8.3 Colour and format code table (colours; one tag size and print layout)",
+        "(c)(5)(ii)(C)(1)": "8.4 Strength (bolt cutters, grinder)",
+        "(c)(5)(ii)(C)(2)": "8.5 Tag ties (one-piece nylon, single-use, by hand, self-locking, 50 lb)",
+        "(c)(5)(ii)(D)": "8.7 Whose lock?",
+        "(c)(5)(iii)": "8.8 Tag message (DANGER - DO NOT OPERATE)",
+        "(c)(6)(i)": "15.1 (every ECP in use audited at least once per calendar year)",
+        "(c)(6)(i)(B)": "15.2 checklist, row 4 (deviations written up and corrected)",
+        "(c)(6)(i)(C)": "15.2 checklist, row 2 (duties reviewed with each AP, lock ECPs)",
+        "(c)(6)(i)(D)": "15.2 checklist, row 3 (tag-only: each AP and Affected Person, and 14.3)",
+        "(c)(6)(ii)": "15.3 (EI-06: machine, date, employees included, auditor)",
+        "(c)(7)(i)": "14.1 (understand the system; skills to apply, use and remove)",
+        "(c)(7)(i)(A)": "14.2 training matrix, LOTO-1 row",
+        "(c)(7)(i)(B)": "14.2 training matrix, LOTO-2 row",
+        "(c)(7)(ii)(A)": "14.3 LOTO-T, bullet 1",
+        "(c)(7)(ii)(B)": "14.3, bullet 2",
+        "(c)(7)(ii)(C)": "14.3, bullet 3",
+        "(c)(7)(ii)(D)": "14.3, bullet 4",
+        "(c)(7)(ii)(E)": "14.3, bullet 5",
+        "(c)(7)(ii)(F)": "14.3, bullet 6",
+        "(c)(7)(iii)(B)": "14.4, second bullet (audit finds deviations, or supervisor has grounds)",
+        "(c)(7)(iii)(C)": "14.4, third bullet (full competence; new or changed methods)",
+        "(c)(8)": "4. Roles, AP row (isolates only equipment he or she will work on)",
+        "(c)(9)": "9.2 Notify (before) and 10.4 Tell them (after removal)",
+        "(d)(1)": "9.1 Prepare",
+        "(d)(2)": "9.3 Stop",
+        "(d)(3)": "9.4 Isolate",
+        "(d)(4)(i)": "9.5, bullet 1",
+        "(d)(4)(ii)": "9.5, bullet 2",
+        "(d)(4)(iii)": "9.5, bullet 3",
+        "(d)(4)(iii)(A)": "9.5, bullet 4",
+        "(d)(4)(iii)(B)": "9.5, bullet 5",
+        "(d)(5)(i)": "9.6 Dump stored energy",
+        "(d)(6)": "9.7 Prove ZES",
+        "(e)(1)": "10.1 Walk-down",
+        "(e)(2)(i)": "10.2 People clear",
+        "(e)(2)(ii)": "10.4 Tell them",
+        "(e)(3)": "10.3 Own lock only, and 10.5 lead-in (EI-05 procedure, LOTO-R training, EHS "
+        "confirmation of equal protection)",
+        "(e)(3)(ii)": "10.5, step a) (phone, text, attempts logged)",
+        "(e)(3)(iii)": "10.5, step c) (told before starting work again)",
+        "(f)(1)(i)": "11., step 1",
+        "(f)(1)(ii)": "11., step 2",
+        "(f)(1)(iii)": "11., step 3",
+        "(f)(1)(iv)": "11., step 4",
+        "(f)(1)(v)": "11., step 5",
+        "(f)(2)(i)": "13.1 (procedures exchanged, recorded on CWP-3)",
+        "(f)(3)(i)": "12.1",
+        "(f)(3)(ii)": "12.2 (Permit Holder isolates by the machine's ECP)",
+        "(f)(3)(ii)(A)": "12.3 (Permit Holder, named crew of at most ten)",
+        "(f)(3)(ii)(B)": "12.5",
+        "(f)(3)(ii)(C)": "12.6 (Outage Lead)",
+        "(f)(3)(ii)(D)": "12.4",
+    },
+}
+
 SOPS: dict[str, dict] = {
     "lockout_program": LOCKOUT_PROGRAM,
     "lockout_checklist": LOCKOUT_CHECKLIST,
     "process_safety": PROCESS_SAFETY,
+    "energy_isolation_standard": ENERGY_ISOLATION_STANDARD,
 }
