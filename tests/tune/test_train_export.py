@@ -573,4 +573,8 @@ def test_export_publish_signs_the_adapter_for_its_base(run: Any, tmp_path: Path)
     signed = m["signed"]
     assert signed["kind"] == "llm-adapter"
     assert signed["compat"]["base_sha256"] == run.card["base"]["sha256"]
-    assert {f["path"] for f in signed["files"]} == {"adapter.gguf", "Modelfile", "model_card.json"}
+    paths = {f["path"] for f in signed["files"]}
+    assert paths == {"adapter.gguf", "Modelfile", "model_card.json", "golden.json"}
+    # the site must reproduce these continuations of the adapter on its base before use
+    golden = json.loads((run.out_dir / "golden.json").read_text())
+    assert signed["golden"]["path"] == "golden.json" and len(golden["expected"]) == 3

@@ -4,7 +4,9 @@ tool was not built on.
 * **Layout sweep** (:func:`layout_sweep`): the layout corpus of
   :mod:`plantmind.bench.comply_layouts` (one made-up standard rendered one paragraph a line,
   in the eCFR's inline layout, in ISO decimal clauses, and as PDFs with running headers,
-  footers, hyphenation and two columns) and the made-up eCFR-inline regulation of
+  footers, hyphenation and two columns), the made-up EU regulation of the same module
+  (``eu-articles``: articles, numbered paragraphs, points, an annex; ``pdf-eu``: it as a
+  one-column PDF), and the made-up eCFR-inline regulation of
   :mod:`plantmind.bench.comply_corpus.ecfr_inline`; with the shared 29 CFR 1910.147 when its
   path is given. Extraction recall and precision at full designators per layout.
 * **Gap finding** (:func:`gap_scores`): ``comply check`` of the corpus's plant procedures
@@ -85,6 +87,14 @@ def layout_sweep(cfr: Path | None = None) -> dict[str, dict[str, Any]]:
             want = [d for d, _ in layouts.expected(style)]
             section = layouts.SECTION if style == "cfr" else ""
             out[name] = _scores(_extract(path, section), want)
+        # the made-up EU regulation, in Markdown and as a one-column PDF
+        eu = root / "eu-articles.md"
+        eu.write_text(layouts.eu_articles(), encoding="utf-8")
+        eu_pdf = layouts.write_pdf_pages(
+            root / "eu.pdf", layouts.eu_plain(), header=layouts.EU_HEADER
+        )
+        for name, path in (("eu-articles", eu), ("pdf-eu", eu_pdf)):
+            out[name] = _scores(_extract(path, ""), list(layouts.EU_GOLD))
         made_up = root / "ecfr_inline_regulation.md"
         made_up.write_text(ecfr_inline.TEXT, encoding="utf-8")
         out["ecfr-inline-regulation"] = _scores(

@@ -17,6 +17,16 @@ Renderings:
   ``EXAMPLE``, terms numbered ``2.1`` with the term on its own line, ``Annex A
   (informative)`` / ``Annex B (normative)`` with clauses ``A.1``, a clause's title on its
   own line and its text in the paragraph after;
+* :func:`eu_articles`: a second made-up act, a regulation in the EU legislative layout
+  (citations, recitals, "HAVE ADOPTED THIS REGULATION:", chapters, articles with numbered
+  paragraphs "1.", points "(a)", sub-points "(i)", indents "—", subparagraphs, an unnumbered
+  article, a definitions article, a "may" paragraph, a commencement article, the closing
+  formula, and an annex with decimal clauses "1.1.2." and their points), with the three
+  article heading forms ("### Article 3" + a bold title line, "Article 5 — Instructions",
+  a bold "**Article 6**" line + a title line); :func:`eu_plain` is its text without the
+  Markdown, for the PDF writers; :data:`EU_GOLD` its requirements (``Article 3(2)(c)(i)``,
+  ``Article 3(5)(a), first indent``, ``Article 3(3), second subparagraph``, ``Article 4``,
+  ``Annex I 1.1.1(b), second indent``);
 * :func:`pdf_lines` + :func:`write_pdf_pages` (one column, a minimal PDF writer of its own) or
   :func:`write_two_column_pdf` (two columns, drawn row by row or column by column): either
   text above wrapped to the column width with words hyphenated at line ends, no blank
@@ -459,16 +469,205 @@ def pdf_lines(text: str, width: int) -> list[str]:
     return out
 
 
+# --- the EU legislative layout --------------------------------------------------------------
+
+EU_HEADER = "Regulation (EU) 2099/17 - industrial presses (made up for tests)"
+
+# the act, paragraph by paragraph: (text, the designator when it is a requirement); a
+# paragraph that starts with "\n" is the title line of the heading before it
+EU_ACT: tuple[tuple[str, str | None], ...] = (
+    ("# Regulation (EU) 2099/17 on the safety of industrial presses", None),
+    ("(A made-up act for tests; its wording is the project's own.)", None),
+    ("THE EUROPEAN PARLIAMENT AND THE COUNCIL OF THE EUROPEAN UNION,", None),
+    (
+        "Having regard to the Treaty on the Functioning of the European Union, and in "
+        "particular Article 114 thereof,",
+        None,
+    ),
+    ("Whereas:", None),
+    ("(1) Presses used in industry shall be safe; this recital states an aim only.", None),
+    ("(2) Manufacturers should be able to rely on harmonised standards.", None),
+    ("(3) Member States must cooperate closely on market surveillance of presses.", None),
+    ("HAVE ADOPTED THIS REGULATION:", None),
+    ("## CHAPTER I — GENERAL PROVISIONS", None),
+    ("### Article 1", None),
+    ("\n**Subject matter and scope**", None),
+    (
+        "1. This Regulation lays down rules for the design and construction of industrial presses.",
+        None,
+    ),
+    ("2. This Regulation does not apply to the following:", None),
+    ("(a) presses designed for use in laboratories;", None),
+    ("(b) presses designed for military purposes.", None),
+    ("### Article 2", None),
+    ("\n**Definitions**", None),
+    ("For the purposes of this Regulation, the following definitions apply:", None),
+    ("(1) 'press' means a machine that shapes material by pressure;", None),
+    ("(2) 'guard' means a barrier that prevents access to the danger zone;", None),
+    ("(3) 'manufacturer' means any person who manufactures a press.", None),
+    ("## CHAPTER II — OBLIGATIONS OF ECONOMIC OPERATORS", None),
+    ("### Article 3", None),
+    ("\n**Obligations of manufacturers**", None),
+    (
+        "1. When placing a press on the market, manufacturers shall ensure that it has been "
+        "designed and constructed in accordance with Annex I.",
+        "Article 3(1)",
+    ),
+    ("2. Before placing a press on the market, manufacturers shall:", None),
+    (
+        "(a) draw up the technical documentation referred to in Annex II;",
+        "Article 3(2)(a)",
+    ),
+    (
+        "(b) carry out the conformity assessment procedure referred to in Article 6, "
+        "paragraph 1, point (a) or (b);",
+        "Article 3(2)(b)",
+    ),
+    ("(c) affix the following markings to each press:", None),
+    ("(i) the name and postal address of the manufacturer;", "Article 3(2)(c)(i)"),
+    ("(ii) the serial number of the press; and", "Article 3(2)(c)(ii)"),
+    ("(iii) the year of construction.", "Article 3(2)(c)(iii)"),
+    (
+        "3. Manufacturers shall keep the technical documentation for at least 10 years after "
+        "the press has been placed on the Union market.",
+        "Article 3(3)",
+    ),
+    (
+        "The technical documentation shall be made available to the market surveillance "
+        "authorities on request.",
+        "Article 3(3), second subparagraph",
+    ),
+    ("4. Manufacturers may appoint an authorised representative by a written mandate.", None),
+    (
+        "5. Manufacturers who consider that a press which they have placed on the market is "
+        "not in conformity with this Regulation shall immediately:",
+        None,
+    ),
+    ("(a) take the corrective measures necessary, namely:", None),
+    ("— to bring the press into conformity,", "Article 3(5)(a), first indent"),
+    ("— to withdraw the press, or", "Article 3(5)(a), second indent"),
+    ("— to recall the press;", "Article 3(5)(a), third indent"),
+    ("(b) inform the competent national authorities thereof.", "Article 3(5)(b)"),
+    ("### Article 4", None),
+    ("\n**Obligations of importers**", None),
+    (
+        "Importers shall place only presses which comply with this Regulation on the market.",
+        "Article 4",
+    ),
+    ("Article 5 — Instructions", None),
+    (
+        "Each press shall be accompanied by instructions in a language which can be easily "
+        "understood by users.",
+        "Article 5",
+    ),
+    ("The instructions may also be provided in digital form.", None),
+    ("## CHAPTER III — CONFORMITY ASSESSMENT", None),
+    ("**Article 6**", None),
+    ("\nConformity assessment procedures", None),
+    ("1. The manufacturer shall apply one of the following procedures:", None),
+    ("(a) internal production control set out in Annex II;", "Article 6(1)(a)"),
+    ("(b) EU type-examination followed by conformity to type.", "Article 6(1)(b)"),
+    (
+        "2. Where a press is listed in Annex III, the manufacturer shall not apply the "
+        "procedure referred to in paragraph 1, point (a).",
+        "Article 6(2)",
+    ),
+    (
+        "3. Member States shall ensure that notified bodies carry out the assessments "
+        "referred to in point (b) of paragraph 1 without undue delay.",
+        "Article 6(3)",
+    ),
+    ("### Article 7", None),
+    ("\n**Entry into force and application**", None),
+    (
+        "This Regulation shall enter into force on the twentieth day following that of its "
+        "publication in the Official Journal of the European Union. It shall apply from "
+        "1 January 2100.",
+        None,
+    ),
+    (
+        "This Regulation shall be binding in its entirety and directly applicable in all "
+        "Member States.",
+        None,
+    ),
+    ("Done at Brussels, 1 January 2099.", None),
+    ("## ANNEX I", None),
+    ("\n**ESSENTIAL HEALTH AND SAFETY REQUIREMENTS**", None),
+    ("1. GENERAL PRINCIPLES", None),
+    ("1.1. General remarks", None),
+    ("1.1.1. Principles of safety integration", None),
+    (
+        "(a) Presses must be designed and constructed so that they are fitted for their function.",
+        "Annex I 1.1.1(a)",
+    ),
+    (
+        "(b) In selecting the most appropriate methods, the manufacturer must apply the "
+        "following principles, in the order given:",
+        None,
+    ),
+    (
+        "— eliminate or reduce risks as far as possible;",
+        "Annex I 1.1.1(b), first indent",
+    ),
+    ("— take the necessary protective measures;", "Annex I 1.1.1(b), second indent"),
+    ("— inform users of the residual risks.", "Annex I 1.1.1(b), third indent"),
+    ("1.1.2. Materials", None),
+    (
+        "The materials used to construct presses must not endanger the health and safety of "
+        "persons.",
+        "Annex I 1.1.2",
+    ),
+    ("1.2. Control systems", None),
+    ("1.2.1. Safety and reliability of control systems", None),
+    ("Control systems must meet the following requirements:", None),
+    ("(a) they must withstand the intended operating stresses;", "Annex I 1.2.1(a)"),
+    (
+        "(b) a fault in the logic of the control system must not lead to hazardous situations.",
+        "Annex I 1.2.1(b)",
+    ),
+    ("1.2.2. Control devices", None),
+    ("Control devices should be clearly visible and identifiable.", None),
+)
+
+EU_GOLD: tuple[str, ...] = tuple(d for _, d in EU_ACT if d)
+
+
+def eu_articles() -> str:
+    """The made-up regulation in the EU legislative layout, in Markdown."""
+    out = ""
+    for text, _ in EU_ACT:
+        out += text if text.startswith("\n") or not out else "\n\n" + text
+    return out + "\n"
+
+
+def eu_plain() -> str:
+    """:func:`eu_articles` without the Markdown (the text a PDF holds)."""
+    lines = [re.sub(r"^#+\s*", "", ln).replace("**", "") for ln in eu_articles().split("\n")]
+    return "\n".join(lines)
+
+
+def eu_expected() -> list[tuple[str, str]]:
+    """The requirements of :func:`eu_articles`: (designator, the paragraph's own text)."""
+    out = []
+    for text, d in EU_ACT:
+        if d:
+            body = re.sub(r"^(?:\d+\.|\([a-z]+\)|—)\s+", "", text)
+            out.append((d, body))
+    return out
+
+
 def _pages(lines: list[str], per_page: int) -> list[list[str]]:
     return [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
 
 
-def write_pdf_pages(path: Path, text: str, *, width: int = 78, per_page: int = 40) -> Path:
+def write_pdf_pages(
+    path: Path, text: str, *, width: int = 78, per_page: int = 40, header: str = HEADER
+) -> Path:
     """One column a page, with the running header and a "Page N of M" footer."""
     pages = _pages(pdf_lines(text, width), per_page)
     sheets = []
     for i, page in enumerate(pages, start=1):
-        lines = [HEADER, *page, f"Page {i} of {len(pages)}"]
+        lines = [header, *page, f"Page {i} of {len(pages)}"]
         sheets.append([(56.0, 740.0 - 14 * r, line) for r, line in enumerate(lines)])
     return _write_pdf(path, sheets, size=11)
 
@@ -478,7 +677,13 @@ def _escape(text: str) -> str:
 
 
 def write_two_column_pdf(
-    path: Path, text: str, *, row_by_row: bool, width: int = 42, per_column: int = 32
+    path: Path,
+    text: str,
+    *,
+    row_by_row: bool,
+    width: int = 42,
+    per_column: int = 32,
+    header: str = HEADER,
 ) -> Path:
     """Two columns a page (left then right), a running header across the top and a page
     number at the foot; ``row_by_row`` draws the lines across both columns in turn (as some
@@ -487,7 +692,7 @@ def write_two_column_pdf(
     sheets = []
     for i in range(0, len(columns), 2):
         sheet = columns[i : i + 2]
-        spans = [(150.0, 760.0, HEADER)]
+        spans = [(150.0, 760.0, header)]
         cells = [(c, r) for c in range(len(sheet)) for r in range(len(sheet[c]))]
         if row_by_row:
             cells.sort(key=lambda cr: (cr[1], cr[0]))

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from plantmind.core.auth import EngineerDep, Principal, SiteWriterDep, ViewerDep
@@ -101,7 +101,7 @@ async def put_blob(sha256: str, request: Request, who: EngineerDep) -> dict[str,
     reg, _ = _reg(request)
     sha256 = sha256.lower()
     try:
-        reg.blobs.path(sha256)
+        reg.blobs.check(sha256)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     if reg.blobs.has(sha256):
@@ -197,16 +197,70 @@ async def add_root(envelope: dict[str, Any], request: Request, who: EngineerDep)
 
 
 @models_api.get("/api/models/blobs/{sha256}")
-async def get_blob(sha256: str, request: Request, who: ViewerDep) -> FileResponse:
+async def get_blob(sha256: str, request: Request, who: ViewerDep) -> Response:
     """One file by SHA-256; honours ``Range`` (206), so a cut download resumes."""
     reg, _ = _reg(request)
+    sha256 = sha256.lower()
     try:
-        path = reg.blobs.path(sha256.lower())
+        path = reg.blobs.local_path(sha256)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    if not path.is_file():
+    if path is not None:
+        if not path.is_file():
+            raise HTTPException(404, f"no file {sha256}")
+        return FileResponse(path, media_type="application/octet-stream")
+    # a blob store at a URL (fsspec): stream it, honouring one "bytes=a-[b]" range
+    if not await run_in_threadpool(reg.blobs.has, sha256):
         raise HTTPException(404, f"no file {sha256}")
-    return FileResponse(path, media_type="application/octet-stream")
+    size = await run_in_threadpool(reg.blobs.size, sha256)
+    start, end = _byte_range(request.headers.get("range"), size)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
+    status = 200
+    if request.headers.get("range") is not None and end > start:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(
+        _read_range(reg, sha256, start, end), status_code=status, headers=headers,
+        media_type="application/octet-stream",
+    )  # fmt: skip
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int]:
+    """``[start, end)`` of a ``Range: bytes=a-[b]`` header (the whole file without one);
+    416 for a range this store cannot serve."""
+    if header is None:
+        return 0, size
+    unit, _, spec = header.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    try:
+        if unit.strip().lower() != "bytes" or not dash or "," in spec:
+            raise ValueError(header)
+        if first == "":  # the last N bytes
+            n = int(last)
+            return max(0, size - n), size
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    except ValueError:
+        raise HTTPException(416, f"unsupported range {header!r}") from None
+    if start > size or end < start or (start == size and size > 0):
+        raise HTTPException(
+            416, f"range {header!r} outside 0-{size}", {"Content-Range": f"bytes */{size}"}
+        )
+    return start, end
+
+
+def _read_range(reg: Registry, sha256: str, start: int, end: int) -> Any:
+    """The bytes ``[start, end)`` of a blob in 1 MiB chunks (a sync generator: Starlette
+    runs it in its thread pool)."""
+    with reg.blobs.open(sha256) as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = f.read(min(1 << 20, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
 
 
 @models_api.get("/api/models/{name}/{version}")

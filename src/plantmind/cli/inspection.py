@@ -128,11 +128,27 @@ def train(
     ] = None,
     home: HomeOpt = None,
     plant: PlantOpt = None,
+    publish: Annotated[
+        int | None,
+        typer.Option(
+            help="Also sign the station's new model as this version of model --name (kind "
+            "vision-station) and publish it to the hub's registry ($PLANTMIND_HUB, "
+            "$PLANTMIND_TOKEN), with golden inputs from a few of the training images."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Registry model name for --publish (default: the station).")
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="Signing keys for --publish (`plantmind models keygen`).")
+    ] = None,
 ) -> None:
     """Train a station's model on good images only (a station not in plant.yaml is created).
     Nothing is downloaded: the station net learns from synthetic defects on your good images,
     the pretrained extractor's weights come from its package; the method is chosen on held-out
     good images with synthetic defects (the choice and every candidate are printed)."""
+    if publish is not None and keys is None:
+        raise _fail("--publish needs --keys (the folder `plantmind models keygen` made)")
     with needs_extra("vision"):
         from plantmind.vision.images import list_images
         from plantmind.vision.threshold import NotEnoughGoodImages
@@ -203,6 +219,59 @@ def train(
             f"{auto.get('ms', chosen['ms']):.1f} ms per image (→ score, ▦ heatmap)",
             highlight=False,
         )
+    if publish is not None:
+        assert keys is not None
+        skipped = {str(p) for p, _ in result.skipped}
+        _publish_station(
+            result, [p for p in paths if str(p) not in skipped], name or station, publish, keys
+        )
+
+
+GOLDEN_IMAGES = 4
+
+
+def _publish_station(result: Any, images: list[Path], name: str, version: int, keys: Path) -> None:
+    """Sign the trained station folder as ``name`` v``version`` (kind ``vision-station``) and
+    publish it: golden inputs are :data:`GOLDEN_IMAGES` of the training images, spread over
+    the list; the manifest's metrics are the training's figures."""
+    import json
+    import os
+    import tempfile
+
+    from plantmind.cli.models import publish as publish_version
+    from plantmind.models.activators import golden_images
+
+    if not images:
+        raise _fail("--publish: no usable training image to take golden inputs from")
+    step = max(1, len(images) // GOLDEN_IMAGES)
+    chosen = images[::step][:GOLDEN_IMAGES]
+    meta = result.meta
+    metrics: dict[str, float] = {
+        "n_train": float(meta.n_train),
+        "n_holdout": float(meta.n_holdout),
+        "train_seconds": float(meta.train_seconds),
+    }
+    for k, v in (meta.thresholds or {}).items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            metrics[f"threshold_{k}"] = float(v)
+    auto = meta.extra.get("auto") or {}
+    best = next((c for c in auto.get("candidates", []) if c.get("chosen")), None)
+    if best is not None:
+        for k in ("val_auroc", "val_pixel_auroc", "val_frr", "ms"):
+            if isinstance(best.get(k), int | float):
+                metrics[k] = float(best[k])
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = Path(tmp) / "golden_inputs.json"
+        golden.write_text(json.dumps(golden_images(chosen)))
+        mfile = Path(tmp) / "metrics.json"
+        mfile.write_text(json.dumps(metrics))
+        # onnxruntime's kernels may differ in the last digits between CPUs: a 1e-4 tolerance
+        # on scores in [0, 1] is far below any threshold's resolution
+        publish_version(
+            name, version, keys, folder=Path(result.directory), kind="vision-station",
+            golden_inputs=golden, tolerance=1e-4, metrics=mfile,
+            hub=os.environ.get("PLANTMIND_HUB", ""), token=os.environ.get("PLANTMIND_TOKEN", ""),
+        )  # fmt: skip
 
 
 @inspect_app.command("run")

@@ -117,15 +117,25 @@ def keygen(
 def init(
     root: Annotated[Path, typer.Option(help="root.json (from `models keygen`).")],
     home: Annotated[Path, typer.Option("--home", envvar="PLANTMIND_HOME", help="The hub's home.")],
+    blobs: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the models' files live: an fsspec URL (s3://bucket/prefix, extra [s3]; "
+            "credentials from the AWS environment) instead of <home>/models/blobs."
+        ),
+    ] = None,
 ) -> None:
     """Make the hub's registry folder (``<home>/models``) trusting ``root``."""
     from plantmind.models.registry import Registry, RegistryError
 
     try:
-        reg = Registry(home / "models", json.loads(root.read_text()))
+        reg = Registry(home / "models", json.loads(root.read_text()), blobs=blobs)
+    except ImportError as exc:
+        raise fail(str(exc)) from None
     except (RegistryError, ValueError) as exc:
         raise fail(str(exc)) from None
-    console.print(f"registry in {reg.home}, root v{reg.roots()[-1]}")
+    where = f", files in {blobs}" if blobs else ""
+    console.print(f"registry in {reg.home}, root v{reg.roots()[-1]}{where}")
 
 
 @models_app.command("publish")

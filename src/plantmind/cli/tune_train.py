@@ -149,11 +149,20 @@ def publish_adapter(
         files["model_card.json"] = card_path
     targets = SigningKey.load(keys / "targets.key.json")
     metrics = {f"loss_{k}": v for k, v in losses.items() if isinstance(v, int | float)}
+    golden = _golden_prompts(run_dir, files)
+    if golden is not None:
+        files["golden.json"] = golden
+    else:
+        console.print(
+            "[yellow]published without golden prompts[/yellow] (llama-cpp-python or the base "
+            "GGUF is not here): sites will not check the adapter's continuations before use"
+        )
     try:
         env = build_manifest(
             name, "llm-adapter", version, files, [targets],
             compat={"base_sha256": base.get("sha256", ""), "base": base.get("path", "")},
             metrics=metrics, data_fingerprint=str(card.get("data", {}).get("fingerprint", "")),
+            golden={"path": "golden.json", "tolerance": 0.5} if golden is not None else None,
         )  # fmt: skip
     except TrustError as exc:
         raise _fail(str(exc)) from None
@@ -161,3 +170,29 @@ def publish_adapter(
     with _client(os.environ.get("PLANTMIND_HUB", ""), os.environ.get("PLANTMIND_TOKEN", "")) as c:
         out = _hub_call(c.publish, env, files, rb)
     console.print(f"published {out['name']} v{out['version']} (digest {out['digest'][:16]}…)")
+
+
+#: prompts whose greedy continuations a site must reproduce before it uses a delivered adapter
+GOLDEN_PROMPTS = (
+    "P-101 bearing temperature is high. What should be checked first?",
+    "Which document describes the lockout of the cooling pump?",
+    "What is the torque for the coupling bolts? Answer NOT FOUND if you do not know.",
+)
+
+
+def _golden_prompts(run_dir: Path, files: dict[str, Path]) -> Path | None:
+    """``golden.json`` for the adapter (the prompts and this version's continuations through
+    :class:`~plantmind.models.activators.AdapterActivator`, on the base the run card names),
+    written in ``run_dir``; None when llama.cpp or the base cannot be opened here."""
+    import json
+
+    from plantmind.models.activators import AdapterActivator, golden_doc
+    from plantmind.models.signing import TrustError
+
+    try:
+        doc = golden_doc(AdapterActivator(), files, list(GOLDEN_PROMPTS))
+    except TrustError:
+        return None
+    path = run_dir / "golden.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path

@@ -34,6 +34,26 @@ Two numbering styles are read:
   information``) takes the text paragraphs after it as its own text. A number that does not
   continue its parent's clauses ("3.5 m") is text.
 
+* **EU legislative layout** (EU regulations and directives: the Machinery Regulation
+  (EU) 2023/1230, ATEX 2014/34/EU, the PED), detected from the document (two "Article N"
+  headings, or one and an EU act's marks: ``Regulation (EU)``, ``2014/34/EU``, "Whereas:",
+  "HAVE ADOPTED") so the other layouts are unaffected (:func:`_parse_eu`). Articles
+  ("Article 10" on its own line, a Markdown heading or bold, with its title on the next
+  line, or "Article 10 — Title" on one line), CHAPTER/SECTION headings, numbered paragraphs
+  ``1.``, points ``(a)`` (``(1)`` in a definitions article), sub-points ``(i)``, indents
+  ``—``/``-``, and unnumbered subparagraphs; annexes (``ANNEX III`` and its title line)
+  with decimal clauses ``1.``, ``1.1.``, ``1.1.2.`` and their points. Ids follow the EU
+  citation convention: ``Article 10`` (an unnumbered article's body), ``Article 10(2)``,
+  ``Article 10(2)(a)``, ``Article 10(2)(a)(i)``, ``Article 10(2)(a), first indent``,
+  ``Article 10(3), second subparagraph``, ``Annex III 1.1.2``, ``Annex III 1.1.2(a)``.
+  ``(i)``/``(v)``/``(x)`` read as a letter or a roman numeral by what follows (a sub-list
+  opens after a lead-in ending ":"). The preamble (citations, "Whereas:" and the recitals
+  ``Recital 1`` …, up to "HAVE ADOPTED THIS REGULATION:") and the closing formula ("This
+  Regulation shall be binding in its entirety …", "Done at …") are informative; annexes are
+  normative unless they say informative. In a PDF (no blank lines) a paragraph ends at a
+  line that ends a sentence well short of the line width, so a subparagraph whose last line
+  before it fills the column is joined to it.
+
 An enumerator that continues no sequence starts a fresh list only after a heading or a
 lead-in paragraph (an appendix's own numbered steps); otherwise the paragraph is listed in
 :attr:`ClauseTree.not_analysed` with the reason, never dropped silently.
@@ -51,7 +71,7 @@ from typing import Literal
 
 from plantmind.comply.ingest import StandardText
 from plantmind.comply.layout import join_wrapped
-from plantmind.comply.numbering import Open, candidates, fit, inline_starts, reach
+from plantmind.comply.numbering import Open, candidates, fit, inline_starts, reach, roman
 from plantmind.knowledge.loaders import split_lines, text_pages
 
 __all__ = [
@@ -197,6 +217,7 @@ class _Para:
     lines: int = 1
     md_level: int = 0  # 1..6 for a Markdown heading line
     inline: bool = False  # cut from the line before at an inline enumerator
+    eu: str = ""  # EU layout: "article", "annex", "heading", "title"; "" for a body paragraph
 
 
 def _clean(line: str) -> str:
@@ -714,6 +735,8 @@ def _first_token(p: _Para) -> tuple[str, bool] | None:
 
 def parse_clauses(text: StandardText) -> ClauseTree:
     """The clause tree of a standard read by :func:`~plantmind.comply.ingest.read_standard`."""
+    if _is_eu(text):
+        return _parse_eu(text)
     paras = _paragraphs(text)
     b = _Builder(text)
     firsts = [_first_token(p) for p in paras]
@@ -783,3 +806,492 @@ def parse_text(text: str, name: str = "standard.txt") -> ClauseTree:
     pages = text_pages(split_lines(text))
     n = max((k for k, _ in pages if k is not None), default=1)
     return parse_clauses(StandardText(name, name, pages, n))
+
+
+# --- the EU legislative layout ----------------------------------------------------------
+
+_DASH = r"\s*(?:[—–]|-{1,2})\s*"
+_EU_ARTICLE = re.compile(rf"^Article\s+(?P<id>\d{{1,3}}[a-z]?)(?:{_DASH}(?P<title>\S.*))?$")
+_EU_ANNEX = re.compile(
+    rf"^(?P<word>ANNEX|Annex)\s+(?P<id>[IVXL]{{1,6}}|\d{{1,2}}|[A-Z])(?:{_DASH}(?P<title>\S.*))?$"
+)
+_EU_DIVISION = re.compile(
+    r"^(?P<word>CHAPTER|SECTION|TITLE|PART|Chapter|Section|Title|Part)\s+"
+    rf"(?P<id>[IVXL]{{1,6}}|\d{{1,2}})\.?(?:{_DASH}(?P<title>\S.*))?$"
+)
+_EU_PARA = re.compile(r"^(?P<num>\d{1,3})\.\s+(?P<rest>\S.*)$", re.DOTALL)
+_EU_DECIMAL = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){1,5})\.?\s+(?P<rest>\S.*)$", re.DOTALL)
+_EU_POINT = re.compile(r"^\((?P<tok>[a-z]{1,2}|[ivxl]{1,6}|\d{1,3})\)\s+(?P<rest>\S.*)$", re.DOTALL)
+_EU_INDENT = re.compile(r"^[—–-]\s+(?P<rest>\S.*)$", re.DOTALL)
+_EU_WHEREAS = re.compile(r"^Whereas\s*:?$", re.I)
+_EU_ADOPTED = re.compile(r"^HAVE\s+ADOPTED\b")
+_EU_CLOSING = re.compile(
+    r"^(?:This\s+(?:Regulation|Directive|Decision)\s+shall\s+be\s+binding\s+in\s+its\s+"
+    r"entirety|Done\s+at\b)"
+)
+_EU_MARKER = re.compile(
+    r"\b(?:Regulation|Directive|Decision)\s+\((?:EU|EC|EEC)\)|\b\d{4}/\d{1,4}/(?:EU|EC|EEC)\b|"
+    r"\bHAVE\s+ADOPTED\b|^Whereas\b"
+)
+_EU_DEFINED = re.compile(r"^['‘\"“][^'’\"”]{1,80}['’\"”]\s+means\b")
+_EU_ROMAN = {roman(n): n for n in range(1, 40)}
+_ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+]
+_ENDED = re.compile(r"(?:[.:;,]|[;,]\s+(?:and|or))$")
+
+
+def _ordinal(n: int) -> str:
+    return _ORDINALS[n - 1] if n <= len(_ORDINALS) else f"{n}th"
+
+
+def _heading_line(s: str) -> str:
+    m = _MD_HEADING.match(s)
+    return m.group("rest").strip() if m else s
+
+
+def _is_eu(text: StandardText) -> bool:
+    """Whether the text is laid out as an EU act: two "Article N" headings, or one and an EU
+    act's marks (``Regulation (EU)``, ``2014/34/EU``, "Whereas:", "HAVE ADOPTED")."""
+    articles = 0
+    marker = False
+    for _, lines in text.pages:
+        for raw in lines:
+            s = _heading_line(_clean(raw).strip())
+            if _EU_ARTICLE.match(s):
+                articles += 1
+            elif _EU_MARKER.search(s):
+                marker = True
+            if articles >= 2 or (articles and marker):
+                return True
+    return False
+
+
+def _eu_head(s: str, md: bool, cur: _Para | None) -> str:
+    """The kind of heading line ``s`` is ("article", "annex", "heading"), or ""."""
+    after_text = cur is not None and not _ENDED.search(cur.text.rstrip())
+    if _EU_ARTICLE.match(s):
+        return "" if after_text and not md else "article"
+    if m := _EU_ANNEX.match(s):
+        ok = md or m.group("word").isupper() or m.group("title")
+        return "annex" if ok and (md or not after_text) else ""
+    if m := _EU_DIVISION.match(s):
+        return "heading" if md or (m.group("word").isupper() and not after_text) else ""
+    return ""
+
+
+def _eu_title_line(s: str) -> bool:
+    return (
+        len(s.split()) <= 16
+        and not s.rstrip().endswith((".", ";", ":", ","))
+        and not any(r.match(s) for r in (_EU_PARA, _EU_DECIMAL, _EU_POINT, _EU_INDENT))
+    )
+
+
+def _eu_numbered_title(rest: str) -> bool:
+    """A numbered line that is only a title ("1.1.2. Principles of safety integration")."""
+    r = rest.rstrip()
+    return len(r.split()) <= 8 and not r.endswith((".", ";", ":", ",")) and not _MODAL.search(r)
+
+
+def _eu_paragraphs(text: StandardText) -> list[_Para]:
+    """Lines → paragraphs in the EU layout: headings (article, annex, chapter, section) and
+    the title line after a bare one are paragraphs of their own; a numbered paragraph
+    ("2."), a point ("(a)"), an indent ("—") or an annex clause ("1.1.2.") opens a paragraph
+    after a line that ends a sentence or a list entry; other lines continue the paragraph
+    (wrapped text, hyphenation undone). A numbered paragraph opens only where it continues
+    the numbering, so "… referred to in Article" / "25." stays text."""
+    out: list[_Para] = []
+    cur: _Para | None = None
+    expect_title = False
+    last_num = 0
+    lengths = sorted(len(_clean(ln).strip()) for _, lines in text.pages for ln in lines)
+    unwrapped = bool(lengths) and lengths[-1] > UNWRAPPED_LINE
+    # a wrapped text's line width: a sentence's last line well short of it ends the paragraph
+    # (a PDF has no blank lines between an article's subparagraphs)
+    width = lengths[int(len(lengths) * 0.9)] if lengths else 0
+    prev = ""
+    in_annex = False
+    for page, lines in text.pages:
+        for raw in lines:
+            s = _clean(raw).strip()
+            if not s or s.startswith("<!--"):
+                cur = None
+                continue
+            md = _MD_HEADING.match(s)
+            level = len(md.group("hashes")) if md else 0
+            if md:
+                s = md.group("rest").strip()
+            if unwrapped:
+                cur = None
+            head = _eu_head(s, md is not None, cur)
+            last = out[-1] if out else None
+            if (
+                not head
+                and not md
+                and last is not None
+                and last.eu in ("heading", "title")
+                and cur is None
+                and s.isupper()
+                and s[:1].isalpha()
+                and not expect_title
+            ):
+                last.text = join_wrapped(last.text, s)  # a heading wrapped: "… OF ECONOMIC"
+                last.lines += 1
+                continue
+            if head:
+                out.append(_Para(s, page, 1, level, eu=head))
+                m = (_EU_ARTICLE if head == "article" else _EU_ANNEX).match(s) or (
+                    _EU_DIVISION.match(s)
+                )
+                expect_title = not (m and m.group("title"))
+                cur = None
+                if head != "heading":
+                    last_num = 0
+                    in_annex = head == "annex"
+                continue
+            if expect_title:
+                expect_title = False
+                if _eu_title_line(s):
+                    out.append(_Para(s, page, 1, level, eu="title"))
+                    cur = None
+                    continue
+            if md:
+                out.append(_Para(s, page, 1, level, eu="heading"))
+                cur = None
+                continue
+            start = cur is None
+            if (
+                cur is not None
+                and cur.text.endswith(".")
+                and len(prev) < 0.75 * width
+                and s[:1].isupper()
+            ):
+                start = True  # the line before ended a paragraph well short of the width
+            elif cur is not None and _ENDED.search(cur.text.rstrip()):
+                if m := _EU_PARA.match(s):
+                    start = int(m.group("num")) in (1, last_num + 1) and not (
+                        _REFERENCE_REST.match(m.group("rest"))
+                    )
+                elif m := _EU_DECIMAL.match(s):
+                    start = not m.group("rest")[:1].islower()
+                else:
+                    start = bool(
+                        _EU_POINT.match(s)
+                        or _EU_INDENT.match(s)
+                        or _EU_WHEREAS.match(s)
+                        or _EU_ADOPTED.match(s)
+                        or _EU_CLOSING.match(s)
+                    )
+            if start:
+                cur = _Para(s, page)
+                out.append(cur)
+                m = _EU_PARA.match(s) or _EU_DECIMAL.match(s)
+                if m and m.re is _EU_PARA:
+                    last_num = int(m.group("num"))
+                if m and (in_annex or m.re is _EU_DECIMAL) and _eu_numbered_title(m.group("rest")):
+                    cur = None  # a clause's title alone: its text follows on the next line
+            elif cur is not None:
+                cur.text = join_wrapped(cur.text, s)
+                cur.lines += 1
+            prev = s
+    return out
+
+
+def _eu_readings(tok: str) -> list[tuple[str, int]]:
+    """(style, ordinal) readings of a point's token: (1) digit, (a) letter, (i) roman."""
+    if tok.isdigit():
+        return [("digit", int(tok))]
+    out = [("roman", _EU_ROMAN[tok])] if tok in _EU_ROMAN else []
+    if len(set(tok)) == 1 and len(tok) <= 2:
+        out.append(("letter", ord(tok[0]) - 96 + 26 * (len(tok) - 1)))
+    return out
+
+
+@dataclass(slots=True)
+class _Point:
+    style: str
+    ordinal: int
+    id: str
+
+
+def _eu_fit(stack: list[_Point], style: str, n: int) -> int | None:
+    """Where a point (style, n) goes: the index of the level it continues or opens."""
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i].style == style:
+            return i if stack[i].ordinal == n - 1 else None
+    return len(stack) if n == 1 else None
+
+
+class _EUBuilder(_Builder):
+    """The tree of an EU act: ``Article 10``, ``Article 10(2)``, ``Article 10(2)(a)``,
+    ``Article 10(2)(a)(i)``, ``Article 10(2)(a), first indent``, ``Article 10(3), second
+    subparagraph``; ``Annex III 1.1.2``, ``Annex III 1.1.2(a)``; ``Recital 3``."""
+
+    def __init__(self, text: StandardText) -> None:
+        super().__init__(text)
+        self.informative = True  # the preamble (citations, recitals) until the first article
+        self.division: str | None = None
+        self.unit: str | None = None  # the article or annex
+        self.para: str | None = None  # its numbered paragraph (an annex: its clause)
+        self.points: list[_Point] = []
+        self.point_base: str | None = None
+        self.last_para = 0
+        self.in_annex = False
+        self.recitals = False
+        self.closing = False
+        self.pending_title: str | None = None
+
+    def _open(self, cid: str) -> None:
+        self.para = cid
+        self.points = []
+        self.point_base = cid
+
+    def division_heading(self, p: _Para) -> None:
+        s = p.text
+        cid = s if len(s) <= 60 else s[:57] + "..."
+        c = self.add("heading", cid, s, self.unit if self.in_annex else None, p.page, title=s)
+        self.pending_title = c.id
+        if not self.in_annex:
+            self.division = c.id
+            self.unit = self.para = None
+            self.points = []
+            self.foldable = None
+
+    def article(self, p: _Para) -> None:
+        m = _EU_ARTICLE.match(p.text)
+        assert m is not None
+        self.informative = self.closing = self.in_annex = False
+        label = f"Article {m.group('id')}"
+        title = (m.group("title") or "").strip()
+        c = self.add(
+            "paragraph", label, title, self.division, p.page, label, title, heading_only=True
+        )
+        self.unit, self.last_para = c.id, 0
+        self._open(c.id)
+        self.para = None
+        self.foldable = c.id
+        self.pending_title = None if title else c.id
+
+    def annex(self, p: _Para) -> None:
+        m = _EU_ANNEX.match(p.text)
+        assert m is not None
+        self.closing, self.in_annex = False, True
+        title = (m.group("title") or "").strip()
+        self.informative = bool(re.search(r"non-?mandatory|informative", title, re.I))
+        label = f"Annex {m.group('id')}"
+        c = self.add("paragraph", label, title, None, p.page, label, title, heading_only=True)
+        self.unit, self.division = c.id, None
+        self._open(c.id)
+        self.para = None
+        self.decimals, self.decimal_last = {"": c.id}, {}
+        self.foldable = c.id
+        self.pending_title = None if title else c.id
+
+    def title(self, p: _Para) -> None:
+        c = self.by_id.get(self.pending_title) if self.pending_title else None
+        self.pending_title = None
+        if c is None:
+            self.body(p, None)
+            return
+        if c.kind == "heading":
+            c.title = c.text = f"{c.text} — {p.text}"
+            return
+        c.title = c.text = p.text
+        if c.label.startswith("Annex") and re.search(r"non-?mandatory|informative", p.text, re.I):
+            self.informative = c.informative = True
+
+    def preamble(self, p: _Para) -> None:
+        s = p.text
+        if _EU_WHEREAS.match(s):
+            self.recitals = True
+        elif _EU_ADOPTED.match(s):
+            self.recitals = False
+        elif self.recitals and (m := _EU_POINT.match(s)) and m.group("tok").isdigit():
+            tok = m.group("tok")
+            self.add("paragraph", f"Recital {tok}", m.group("rest"), None, p.page, f"({tok})")
+            return
+        self.add("text", f"Preamble ¶{self._next_n('preamble')}", s, None, p.page)
+
+    def body(self, p: _Para, nxt: str | None) -> None:
+        s = p.text
+        if self.unit is None and not self.closing and (self.division is None or self.informative):
+            self.preamble(p)
+            return
+        if _EU_CLOSING.match(s):
+            self.closing = self.informative = True
+        if self.closing:
+            self.add("text", f"Closing ¶{self._next_n('closing')}", s, None, p.page)
+            return
+        if self.unit is None:  # text under a chapter heading, before its first article
+            parent = self.division
+            self.add("text", f"{parent} ¶{self._next_n(f'text:{parent}')}", s, parent, p.page)
+            return
+        if self.in_annex and (m := _EU_PARA.match(s) or _EU_DECIMAL.match(s)):
+            if self.annex_clause(p, m.group("num"), m.group("rest").strip()):
+                return
+        elif (m := _EU_PARA.match(s)) and int(m.group("num")) == self.last_para + 1:
+            self.paragraph(p, int(m.group("num")), m.group("rest").strip())
+            return
+        elif m:
+            self._skip(p, f"paragraph {m.group('num')}. does not follow {self.last_para}.")
+            return
+        if m := _EU_POINT.match(s):
+            if not self.point(p, m.group("tok"), m.group("rest").strip(), nxt):
+                where = self.points[-1].id if self.points else self.point_base
+                self._skip(p, f"point ({m.group('tok')}) does not continue the points of {where}")
+            return
+        if m := _EU_INDENT.match(s):
+            self.indent(p, m.group("rest").strip())
+            return
+        self.subparagraph(p)
+
+    def paragraph(self, p: _Para, n: int, rest: str) -> None:
+        assert self.unit is not None
+        c = self.add("paragraph", f"{self.unit}({n})", rest, self.unit, p.page, f"{n}.")
+        self.last_para = n
+        self.foldable = None
+        self._open(c.id)
+
+    def annex_clause(self, p: _Para, num: str, rest: str) -> bool:
+        """``1.``, ``1.1.``, ``1.1.2.`` in an annex: the next clause under its parent."""
+        parts = num.split(".")
+        parent_num = ".".join(parts[:-1])
+        if parent_num not in self.decimals:
+            return False
+        last = self.decimal_last.get(parent_num, 0)
+        if int(parts[-1]) != last + 1:
+            return False
+        self.decimal_last[parent_num] = int(parts[-1])
+        title, heading_only = _title(rest)
+        if not title and _eu_numbered_title(rest):
+            title, heading_only = rest, True
+        c = self.add(
+            "paragraph",
+            f"{self.unit} {num}",
+            rest,
+            self.decimals[parent_num],
+            p.page,
+            num,
+            title,
+            heading_only,
+        )
+        self.decimals[num] = c.id
+        self._open(c.id)
+        self.foldable = c.id if heading_only else None
+        return True
+
+    def point(self, p: _Para, tok: str, rest: str, nxt: str | None) -> bool:
+        stack = self.points
+        fits: list[tuple[int, str, int]] = []
+        for style, n in _eu_readings(tok):
+            k = _eu_fit(stack, style, n)
+            if k is not None:
+                fits.append((k, style, n))
+        if not fits:
+            return False
+
+        def score(f: tuple[int, str, int]) -> tuple[int, int]:
+            k, style, n = f
+            after = [*stack[:k], _Point(style, n, "")]
+            goes_on = nxt is not None and any(
+                _eu_fit(after, st, m) is not None for st, m in _eu_readings(nxt)
+            )
+            inner = self.by_id.get(stack[-1].id if stack else self.point_base or "")
+            # a lead-in ("… namely:") whose list has not started opens a sub-list
+            lead_in = inner is not None and inner.text.rstrip().endswith(":") and not inner.children
+            return int(goes_on), k if lead_in else -k
+
+        k, style, n = max(fits, key=score)
+        base = self.point_base or self.unit
+        parent = stack[k - 1].id if k else base
+        pc = self.by_id.get(parent) if parent else None
+        if k == 0 and pc is not None and pc.kind == "text":  # a subparagraph's points
+            cid = f"{parent}, point ({tok})"
+        else:
+            cid = f"{parent}({tok})"
+        kind: ClauseKind = "definition" if _EU_DEFINED.match(rest) else "paragraph"
+        c = self.add(kind, cid, rest, parent, p.page, f"({tok})")
+        self.points = [*stack[:k], _Point(style, n, c.id)]
+        self.foldable = None
+        return True
+
+    def indent(self, p: _Para, rest: str) -> None:
+        parent = self.points[-1].id if self.points else self.point_base or self.unit
+        n = self._next_n(f"indent:{parent}")
+        self.add("item", f"{parent}, {_ordinal(n)} indent", rest, parent, p.page, "—")
+        self.foldable = None
+
+    def subparagraph(self, p: _Para) -> None:
+        s = p.text
+        owner = self.para or self.unit
+        if owner is None:
+            return
+        c = self.by_id[owner]
+        if self.foldable == owner:
+            # an article's (or an annex clause's) title: the text after it is its own
+            c.text = f"{c.title}.  {s}" if c.title else s
+            c.heading_only = False
+            self.foldable = None
+            self.points = []
+            self.point_base = owner
+            return
+        first = 1 if c.heading_only else 0
+        n = self._next_n(f"sub:{owner}") + 1 - first
+        sub = self.add("text", f"{owner}, {_ordinal(n)} subparagraph", s, owner, p.page)
+        self.points = []
+        self.point_base = sub.id if s.rstrip().endswith(":") else owner
+
+
+def _point_token(p: _Para) -> str | None:
+    m = _EU_POINT.match(p.text) if not p.eu else None
+    return m.group("tok") if m else None
+
+
+def _parse_eu(text: StandardText) -> ClauseTree:
+    """The clause tree of an act in the EU legislative layout (see the module docstring)."""
+    paras = _eu_paragraphs(text)
+    b = _EUBuilder(text)
+    for i, p in enumerate(paras):
+        if p.eu == "article":
+            b.article(p)
+        elif p.eu == "annex":
+            b.annex(p)
+        elif p.eu == "heading":
+            if b.unit is None and b.division is None and not _EU_DIVISION.match(p.text):
+                # the act's own title, before the preamble
+                b.add("heading", p.text[:60], p.text, None, p.page, title=p.text)
+            else:
+                b.division_heading(p)
+        elif p.eu == "title":
+            b.title(p)
+        else:
+            b.body(p, _point_token(paras[i + 1]) if i + 1 < len(paras) else None)
+    return ClauseTree(
+        source=text.name,
+        section=None,
+        clauses=b.clauses,
+        not_analysed=b.not_analysed,
+        pages=text.n_pages,
+        problems=list(text.problems),
+        by_id=b.by_id,
+    )

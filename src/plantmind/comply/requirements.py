@@ -27,7 +27,8 @@ The rules, in order (the first that applies decides):
    inherit the obligation through it. A note or exception under an item does not make the
    item a title.
 6. Anything else ("may", "should", a statement of fact) is not a requirement; its modality is
-   still reported.
+   still reported. An EU act's commencement ("This Regulation shall enter into force on …",
+   "It shall apply from …") is a statement: it says when the act applies, and obliges no one.
 
 Sentences opening with "Exception" inside a clause are skipped when looking for obligations.
 """
@@ -66,6 +67,12 @@ _SCOPE = re.compile(
     r"(?:covers|does\s+not\s+(?:cover|apply)|applies|is\s+intended|specifies|establishes)\b|"
     r"\b(?:not\s+)?covered\s+by\s+this\s+(?:standard|section|part)\b|"
     r"\bdoes\s+not\s+(?:apply|cover)\b|\bnot\s+within\s+the\s+scope\b",
+    re.I,
+)
+# an EU act's commencement: "This Regulation shall enter into force on …", "It shall apply
+# from …" says when the act applies, and obliges no one
+_COMMENCEMENT = re.compile(
+    r"\bshall\s+(?:enter\s+into\s+force|apply\s+from|be\s+binding\s+in\s+its\s+entirety)\b",
     re.I,
 )
 _FOLLOWING = re.compile(r"\b(?:the\s+following|as\s+follows)\b", re.I)
@@ -204,6 +211,12 @@ def _label(
         # a short item without children ("(ii) Agriculture.") is a list item, not a title
         return ClauseLabel(c, False, "heading", "a numbered title without text of its own")
     own = modality_of(c.body)
+    if (
+        own is not None
+        and _COMMENCEMENT.search(c.body)
+        and modality_of(_COMMENCEMENT.sub(" ", c.body)) is None
+    ):
+        return ClauseLabel(c, False, "statement", "when the act enters into force or applies")
     if own is None and _SCOPE.search(c.body):
         scoped.add(c.id)
         return ClauseLabel(c, False, "scope", "a scope or application statement")

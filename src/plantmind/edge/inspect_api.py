@@ -84,6 +84,7 @@ async def stations(vision: VisionDep) -> list[dict[str, Any]]:
                 "size": m.meta.size,
                 "channels": m.meta.channels,
                 "thresholds": m.thresholds.to_dict(),
+                "registry": m.registry,
             }
         except StationNotTrained:
             d["model"] = None

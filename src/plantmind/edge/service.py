@@ -137,7 +137,9 @@ class EdgeService:
         """Run the signed-model agent (:class:`plantmind.models.agent.EdgeAgent`, state in
         ``<home>/models``) in this process, pulling from the hub every ``interval_s``
         (outbound only); the node follows its detector versions (alert policy, and the
-        version on every new alert). ``root``: the trusted root, needed on the first start."""
+        version on every new alert), live health its health versions and the stations their
+        station models (the version on every summary and inspection). ``root``: the trusted
+        root, needed on the first start."""
         from plantmind.models.agent import EdgeAgent
 
         if self.site_id is None:
@@ -145,7 +147,13 @@ class EdgeService:
         agent = EdgeAgent(
             hub_url, self.site_id, token, self.home / "models", root=root, interval_s=interval_s
         )
-        self.node.follow_models(agent)  # before the agent restores what is on disk
+        # before the agent restores what is on disk: the node (detector versions), live
+        # health (health versions) and, with the [vision] extra, the inspection stations
+        self.node.follow_models(agent)
+        self.health.follow_models(agent)
+        # without the [vision] extra the agent refuses station versions (``load``)
+        with contextlib.suppress(ImportError):
+            self.stations.follow_models(agent)
         self.models_agent = agent
         self._models_thread = threading.Thread(target=agent.run, name="models-agent", daemon=True)
         self._models_thread.start()

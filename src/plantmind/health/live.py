@@ -41,11 +41,18 @@ the deviation index, and a model's prediction is held while one of its inputs ha
 fault must not read as wear. Every summary counts the asset's open alerts, and ``note`` says in
 words where the index comes from and, when it is below ``ALARM_HEALTH`` without an open
 equipment alert, why (``alert_consistent`` is then False).
+
+Model version. A model put in by :meth:`HealthMonitor.set_model` with the identity of its signed
+registry version (``{"name", "version", "digest"}``, see
+:meth:`plantmind.health.service.HealthService.follow_models`) is named in every summary it
+produced (``model``); a model loaded from a local artifact has no such identity and its
+summaries carry no ``model`` key.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -177,6 +184,9 @@ class AssetHealth:
     excluded_signals: list[dict[str, str]] = field(default_factory=list)
     note: str = ""
     alert_consistent: bool = True
+    #: the registry version that produced this summary (``{"name", "version", "digest"}``),
+    #: None when the model is a local artifact or there is no model (deviation)
+    model: dict[str, Any] | None = None
     #: recent points: (plant ts, smoothed health, remaining life in hours or None, raw health)
     history: deque[tuple[float, float, float | None, float]] = field(
         default_factory=lambda: deque(maxlen=360)
@@ -216,6 +226,8 @@ class AssetHealth:
             "note": self.note,
             "alert_consistent": self.alert_consistent,
         }
+        if self.model is not None:
+            d["model"] = dict(self.model)
         if history:
             d["history"] = [
                 {
@@ -328,25 +340,64 @@ class HealthMonitor:
                 span[pos[sig.id]] = sig.expected_range[1] - sig.expected_range[0]
         # a range never narrower than this, so a signal that sat still does not divide by ~0
         self._width_floor = np.maximum(1e-4 * span, 1e-9)
+        self._roles_by_pos = roles_by_pos
+        self._horizon_arg = horizon
+        #: registry identity of each asset kind's model (:meth:`set_model`)
+        self.model_refs: dict[str, dict[str, Any]] = {}
+        self._swap = threading.Lock()  # a model swap never lands in the middle of an update
         self.state: dict[str, AssetHealth] = {}
         self._plan: list[tuple[int, str, RulModel | None, np.ndarray]] = []
         for a, asset_id in enumerate(self.index.asset_ids):
             kind = plant.asset(asset_id).kind
-            cols = self.index.signals_of_asset(a)
-            model = self.models.get(kind)
-            if model is not None:
-                by_role = {roles_by_pos[int(c)]: int(c) for c in cols}
-                if all(r in by_role for r in model.used_signals):
-                    mapped = np.array([by_role.get(r, -1) for r in model.signal_names])
-                    self._plan.append((a, kind, model, mapped))
-                    scale, basis = model_time_basis(model)
-                    h = self._horizon(model, horizon) * scale / 3600.0
-                    self.state[asset_id] = AssetHealth(
-                        asset_id, kind, horizon=h, time_scale=scale, rul_basis=basis
-                    )
+            entry, self.state[asset_id] = self._plan_asset(a, asset_id, kind)
+            self._plan.append(entry)
+
+    def _plan_asset(
+        self, a: int, asset_id: str, kind: str
+    ) -> tuple[tuple[int, str, RulModel | None, np.ndarray], AssetHealth]:
+        """The plan entry and a fresh state of asset ``a`` with its kind's current model."""
+        cols = self.index.signals_of_asset(a)
+        model = self.models.get(kind)
+        if model is not None:
+            by_role = {self._roles_by_pos[int(c)]: int(c) for c in cols}
+            if all(r in by_role for r in model.used_signals):
+                mapped = np.array([by_role.get(r, -1) for r in model.signal_names])
+                scale, basis = model_time_basis(model)
+                h = self._horizon(model, self._horizon_arg) * scale / 3600.0
+                st = AssetHealth(asset_id, kind, horizon=h, time_scale=scale, rul_basis=basis)
+                return (a, kind, model, mapped), st
+        return (a, kind, None, cols), AssetHealth(asset_id, kind, unit="")
+
+    def set_model(self, kind: str, model: RulModel, ref: dict[str, Any] | None = None) -> list[str]:
+        """Use ``model`` for the assets of ``kind`` from the next update on; ``ref`` is its
+        registry identity (``{"name", "version", "digest"}``), stamped on the summaries it
+        produces (None: a local model, nothing stamped). Those assets start a fresh
+        smoothing (the level is in the model's units) but keep their history. Raises
+        ValueError for a model with a bad ``time_scale``. Returns the assets it serves."""
+        model_time_basis(model)  # refuse before anything changes
+        served: list[str] = []
+        with self._swap:
+            self.models[kind] = model
+            if ref is None:
+                self.model_refs.pop(kind, None)
+            else:
+                self.model_refs[kind] = {"name": str(ref["name"]), "version": int(ref["version"]),
+                                         "digest": str(ref["digest"])}  # fmt: skip
+            plan = []
+            for entry in self._plan:
+                a, k = entry[0], entry[1]
+                if k != kind:
+                    plan.append(entry)
                     continue
-            self._plan.append((a, kind, None, cols))
-            self.state[asset_id] = AssetHealth(asset_id, kind, unit="")
+                asset_id = self.index.asset_ids[a]
+                new, st = self._plan_asset(a, asset_id, kind)
+                st.history = self.state[asset_id].history
+                self.state[asset_id] = st
+                plan.append(new)
+                if new[2] is not None:
+                    served.append(asset_id)
+            self._plan = plan
+        return served
 
     @staticmethod
     def _horizon(model: RulModel, horizon: float | None) -> float:
@@ -379,7 +430,8 @@ class HealthMonitor:
             # samples of an already closed cycle are late: the node's gate drops out-of-order
             # samples per signal, so only a straggler of another signal can land here; skipped
         if closed:
-            self._update()
+            with self._swap:
+                self._update()
 
     def _close(self) -> None:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -476,6 +528,7 @@ class HealthMonitor:
                 hz = (st.horizon or 0.0) / to_h
                 st.failure_probability = float(model.failure_probability(life, hz)[0])
                 st.method = "model"
+                st.model = self.model_refs.get(_kind)
                 st.excluded_signals = [
                     {"signal": s, "reason": f"data-quality alert ({suspect[s]}): model held"}
                     for s in held
@@ -510,6 +563,7 @@ class HealthMonitor:
                 st._level_ts = ts
                 st.health = st._level
                 st.method = "deviation"
+                st.model = None
                 worst = int(np.argmax(excess)) if use.any() else -1
                 st.note = self._deviation_note(
                     st, ids[int(cols[worst])] if worst >= 0 else None, float(excess[worst])

@@ -3,7 +3,11 @@ node's ``batch_listeners``, the models it uses (artifacts under ``<home>/health/
 and listeners that receive the summaries after every update (the site uplink sends them to
 the hub). Attached to a node, the monitor judges deviations against the node's detector's
 learned normal ranges (the ranges its alerts quote) and sees the node's open alerts, so health
-and alerts tell one story (see :mod:`plantmind.health.live`)."""
+and alerts tell one story (see :mod:`plantmind.health.live`).
+
+Models may also come from the signed model registry: :meth:`HealthService.follow_models`
+puts every verified ``health`` version the site's agent brings into service for its asset
+kind, and the summaries it produces name it (``model``: name, version, digest)."""
 
 from __future__ import annotations
 
@@ -96,6 +100,54 @@ class HealthService:
         if tracker is not None:
             self.monitor.open_alerts = tracker.open_alerts
         return self
+
+    def follow_models(self, models: Any, kind: str = "health") -> None:
+        """Use every ``kind`` version the site's verified models bring into service
+        (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything with its
+        ``listeners``; attach before its ``restore()``) for the asset kind it was trained for
+        (``trained_on.asset_kind``, else the model's registry name); its summaries carry
+        ``{"name", "version", "digest"}``. A version trained on another cycle than the
+        monitor's is refused before the swap (``incompatible``: the site keeps the running
+        version and reports the deployment failed); one that still cannot serve (a bad time
+        basis) is logged and left out, the assets keep what they had."""
+
+        def can_serve(loaded: Any, k: str) -> None:
+            if k != kind:
+                return
+            cycle = _trained_cycle_s(loaded.model)
+            if abs(cycle - self.monitor.cycle_s) > 1e-9:
+                from plantmind.models.signing import TrustError
+
+                raise TrustError(
+                    "incompatible",
+                    f"{loaded.name} v{loaded.version} was trained on {cycle:g} s cycles, "
+                    f"this site's health monitor buckets {self.monitor.cycle_s:g} s",
+                )
+
+        def on_model(loaded: Any, k: str) -> None:
+            if k != kind:
+                return
+            model = loaded.model
+            asset_kind = str(getattr(model, "trained_on", {}).get("asset_kind") or loaded.name)
+            ref = {"name": loaded.name, "version": loaded.version, "digest": loaded.digest}
+            try:
+                cycle = _trained_cycle_s(model)
+                if abs(cycle - self.monitor.cycle_s) > 1e-9:
+                    raise ValueError(
+                        f"trained on {cycle:g} s cycles, this monitor buckets "
+                        f"{self.monitor.cycle_s:g} s"
+                    )
+                served = self.monitor.set_model(asset_kind, model, ref)
+            except (TypeError, ValueError) as exc:
+                log.warning("health model %s v%s not used: %s", loaded.name, loaded.version, exc)
+                return
+            if not served:
+                log.warning("health model %s v%s (asset kind %r) serves no asset here",
+                            loaded.name, loaded.version, asset_kind)  # fmt: skip
+
+        if hasattr(models, "checks"):  # refused before the swap: the inventory stays true
+            models.checks.append(can_serve)
+        models.listeners.append(on_model)
 
     def observe(self, batch: SampleBatch) -> None:
         self.monitor.observe(batch)

@@ -82,6 +82,10 @@ class LLMConfig:
     model_path: str | None = None
     n_ctx: int | None = None
     threads: int | None = None
+    #: in-process backends: a LoRA adapter GGUF applied on ``model_path`` (llama.cpp's
+    #: ``lora_path``), and its scale
+    lora_path: str | None = None
+    lora_scale: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig | None:

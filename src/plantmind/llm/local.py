@@ -182,11 +182,13 @@ class LocalTiming:
 
 class LocalChatBackend:
     """A GGUF model run in-process (see the module docstring). ``config.model_path`` is
-    the file; ``config.model`` its name in answers and logs."""
+    the file; ``config.model`` its name in answers and logs; ``config.lora_path``, when set,
+    a LoRA adapter GGUF llama.cpp applies on it (scaled by ``config.lora_scale``)."""
 
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self.path = Path(config.model_path or "").expanduser() if config.model_path else None
+        self.lora_path = Path(config.lora_path).expanduser() if config.lora_path else None
         self.why = self._unavailable()
         self.available = self.why is None
         self._lock = threading.Lock()
@@ -206,6 +208,8 @@ class LocalChatBackend:
             problems.append("no model file: a llama-cpp endpoint needs model_path (a GGUF file)")
         elif not self.path.is_file():
             problems.append(f"model file not found: {self.path}")
+        if self.lora_path is not None and not self.lora_path.is_file():
+            problems.append(f"adapter file not found: {self.lora_path}")
         if find_spec("llama_cpp") is None:
             problems.append(f"llama-cpp-python is not installed: {EXTRA_HINT}")
         return "; ".join(problems) or None
@@ -236,6 +240,9 @@ class LocalChatBackend:
             n_ctx = min(wanted, trained) if trained else wanted
             from llama_cpp import Llama
 
+            lora: dict[str, Any] = {}
+            if self.lora_path is not None:
+                lora = {"lora_path": str(self.lora_path), "lora_scale": self.config.lora_scale}
             # verbose=False: llama.cpp's load messages go to /dev/null, its log callback
             # prints errors only
             llm = Llama(
@@ -247,12 +254,14 @@ class LocalChatBackend:
                 n_gpu_layers=0,
                 seed=0,
                 verbose=False,
+                **lora,
             )
         except ModuleNotFoundError as exc:
             self._load_error = LLMUnreachable(f"{exc}: {EXTRA_HINT}")
             raise self._load_error from exc
         except (OSError, ValueError, RuntimeError) as exc:
-            self._load_error = LLMUnreachable(f"{self.path}: cannot load the model ({exc})")
+            what = f"{self.path} with {self.lora_path}" if self.lora_path else self.path
+            self._load_error = LLMUnreachable(f"{what}: cannot load the model ({exc})")
             raise self._load_error from exc
         self._llm, self.n_ctx = llm, n_ctx
         self.chat_format = getattr(llm, "chat_format", None)
@@ -497,9 +506,12 @@ def open_local_model(
     temperature: float = 0.0,
     name: str | None = None,
     threads: int | None = None,
+    lora_path: str | Path | None = None,
+    lora_scale: float = 1.0,
 ) -> LocalChatBackend:
-    """A loaded in-process model for ``path`` (a GGUF file); :class:`LLMError` naming the
-    problem (no such file, llama-cpp-python not installed) when it cannot run."""
+    """A loaded in-process model for ``path`` (a GGUF file), with the LoRA adapter GGUF
+    ``lora_path`` applied when given; :class:`LLMError` naming the problem (no such file,
+    llama-cpp-python not installed, an adapter llama.cpp cannot apply) when it cannot run."""
     p = Path(path)
     backend = LocalChatBackend(
         LLMConfig(
@@ -511,6 +523,8 @@ def open_local_model(
             max_tokens=max_tokens,
             n_ctx=n_ctx,
             threads=threads,
+            lora_path=str(lora_path) if lora_path is not None else None,
+            lora_scale=lora_scale,
         )
     )
     if not backend.available:

@@ -47,12 +47,14 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls (ts);
 """,
+    # 2: the registry version (JSON {"name", "version", "digest"}) of the model that answered
+    "ALTER TABLE calls ADD COLUMN model_ref TEXT;",
 ]
 
 _COLS = (
     "ts", "task_id", "kind", "sensitivity", "requester", "rule", "placement", "model", "outcome",
     "reason", "latency_ms", "overhead_ms", "prompt_tokens", "completion_tokens", "redacted",
-    "content",
+    "content", "model_ref",
 )  # fmt: skip
 
 
@@ -77,6 +79,7 @@ class CallRecord:
     completion_tokens: int | None = None
     redacted: int = 0
     content: str | None = None
+    model_ref: str | None = None  # JSON {"name", "version", "digest"}, registry models only
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -155,7 +158,11 @@ class CallLog:
         cur = self._reader().execute(
             f"SELECT {', '.join(_COLS)} FROM calls ORDER BY id DESC LIMIT ?", (int(limit),)
         )
-        return [dict(zip(_COLS, r, strict=True)) for r in cur]
+        rows = [dict(zip(_COLS, r, strict=True)) for r in cur]
+        for row in rows:
+            if row["model_ref"] is not None:
+                row["model_ref"] = json.loads(row["model_ref"])
+        return rows
 
     def stats(self, since: float | None = None) -> dict[str, Any]:
         """Counts by placement, outcome and kind; latency and overhead percentiles; tokens."""

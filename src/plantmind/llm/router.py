@@ -16,10 +16,16 @@ What it adds to the policy:
 * **Queue.** Queued tasks are durable (:mod:`plantmind.llm.queue`); a drainer thread runs
   them once their tier is back, each exactly once, with the task id as ``Idempotency-Key``.
 * **Audit.** Every call is a row in the call log (:mod:`plantmind.llm.log`).
+* **Model version.** A tier's model put in with :meth:`Router.use_model` (or followed from the
+  site's verified models, :meth:`Router.follow_models`) together with the identity of its
+  signed registry version (``{"name", "version", "digest"}``) is named on every result it
+  answered (``model_ref``) and in its log row; a model configured in plant.yaml has no such
+  identity, and its results name the model only (``model``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -67,6 +73,9 @@ class RoutedResult:
     overhead_ms: float = 0.0
     usage: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the registry version of the model that answered (``{"name", "version", "digest"}``),
+    #: None when no model answered or the tier's model has no registry identity
+    model_ref: dict[str, Any] | None = None
 
     @property
     def reason(self) -> str:
@@ -81,6 +90,7 @@ class RoutedResult:
             "rule": self.decision.rule,
             "reason": self.reason,
             "model": self.model,
+            "model_ref": self.model_ref,
             "latency_ms": round(self.latency_ms, 3),
             "overhead_ms": round(self.overhead_ms, 3),
             "usage": self.usage,
@@ -102,8 +112,10 @@ class RoutedStream:
         mapping: Mapping[str, str],
         started: float,
         overhead_ms: float,
+        model_ref: dict[str, Any] | None = None,
     ) -> None:
         self.router, self.task, self.decision, self.model = router, task, decision, model
+        self.model_ref = model_ref
         self._deltas, self._restorer = deltas, StreamRestorer(mapping)
         self._started, self._overhead_ms = started, overhead_ms
         self.placement = decision.tier or decision.placement
@@ -142,6 +154,7 @@ class RoutedStream:
                 self.model,
                 {"completion_tokens": len("".join(parts)) // 4},
                 "".join(parts),
+                model_ref=self.model_ref,
             )
 
 
@@ -188,6 +201,8 @@ class Router:
             extra_terms=extra_redact_terms if red.enabled else None,
         )
         self._central_limit = sensitivity_rank(self.settings.central_max_sensitivity)
+        #: per tier: the registry identity of the tier's model (see :meth:`use_model`)
+        self.model_refs: dict[str, dict[str, Any]] = {}
         self._down_until: dict[str, float] = {}
         self._tl = threading.local()  # per call: milliseconds inside the model client
         self._lock = threading.Lock()
@@ -236,6 +251,48 @@ class Router:
     def has_model(self) -> bool:
         """Whether any tier has a model (else every task takes the fallback)."""
         return any(self.policy.configured.values())
+
+    def use_model(self, tier: str, client: Any, ref: dict[str, Any] | None = None) -> None:
+        """Answer ``tier``'s tasks with ``client`` from now on; ``ref`` is the identity of the
+        signed registry version it runs (``{"name", "version", "digest"}``), stamped on every
+        result and log row it produces (None: a model without one, nothing stamped). Client
+        and identity change together, so a call never names another model than the one that
+        answered it. The previous client is not closed (a call may still be using it)."""
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+        checked = None
+        if ref is not None:
+            checked = {"name": str(ref["name"]), "version": int(ref["version"]),
+                       "digest": str(ref["digest"])}  # fmt: skip
+        with self._lock:
+            self.clients[tier] = client
+            if checked is None:
+                self.model_refs.pop(tier, None)
+            else:
+                self.model_refs[tier] = checked
+            self.policy.configured[tier] = bool(getattr(client, "available", True))
+
+    def follow_models(self, models: Any, tier: str = "edge", kind: str = "llm-base") -> None:
+        """Answer ``tier``'s tasks with every ``kind`` version the site's verified models put
+        into service (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything
+        with its ``listeners``; attach before its ``restore()``), through :meth:`use_model`
+        with its ``{"name", "version", "digest"}``. The kind's activator must load a chat
+        client (``chat``, ``stream``, ``close``, ``name``), as the ``llm-base`` and
+        ``llm-adapter`` activators of :mod:`plantmind.models.activators` do."""
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+
+        def on_model(loaded: Any, k: str) -> None:
+            if k == kind:
+                ref = {"name": loaded.name, "version": loaded.version, "digest": loaded.digest}
+                self.use_model(tier, loaded.model, ref)
+
+        models.listeners.append(on_model)
+
+    def _client(self, tier: str) -> tuple[Any, dict[str, Any] | None]:
+        """The tier's client and its registry identity, read together."""
+        with self._lock:
+            return self.clients[tier], self.model_refs.get(tier)
 
     # -- connectivity -----------------------------------------------------------------------
     def reachable(self, tier: str) -> bool:
@@ -312,7 +369,7 @@ class Router:
             self.mark_up(tier)
             result = RoutedResult(
                 task.id, task.kind, decision, tier, "ok", res.text, res.model, usage=res.usage,
-                notes=notes,
+                notes=notes, model_ref=self._tl.model_ref,
             )  # fmt: skip
             return self._finish(result, task, t0, model_ms, redacted)
         placement = decision.placement
@@ -344,7 +401,7 @@ class Router:
     def _call(self, tier: str, task: Task, deadline: float | None) -> tuple[ChatResult, int, float]:
         """The model's answer, the number of redacted terms, and the milliseconds spent
         inside the client (the rest is the router's overhead)."""
-        client = self.clients[tier]
+        client, self._tl.model_ref = self._client(tier)
         messages: list[dict[str, Any]] = task.messages
         mapping: dict[str, str] = {}
         if tier == "central":
@@ -392,7 +449,7 @@ class Router:
         deadline = time.monotonic() + decision.latency_budget_ms / 1e3
         while decision.placement in TIERS:
             tier = str(decision.tier)
-            client = self.clients[tier]
+            client, ref = self._client(tier)
             mapping: dict[str, str] = {}
             messages = task.messages
             try:
@@ -413,7 +470,9 @@ class Router:
             except LLMError:
                 break  # run() gives the fallback (and logs why)
             self.mark_up(tier)
-            return RoutedStream(self, task, decision, client.name, deltas, mapping, t0, overhead)
+            return RoutedStream(
+                self, task, decision, client.name, deltas, mapping, t0, overhead, ref
+            )
         return self.run(task, fallback=fallback)
 
     def chat_model(
@@ -479,13 +538,15 @@ class Router:
                         log.error("queued task %s failed for good: %s", task.id, exc)
                     continue
                 self.mark_up(tier)
-                payload = {"text": res.text, "model": res.model, "usage": res.usage, "tier": tier}
+                ref = self._tl.model_ref
+                payload = {"text": res.text, "model": res.model, "usage": res.usage, "tier": tier,
+                           "model_ref": ref}  # fmt: skip
                 ms = (time.perf_counter() - t0) * 1e3
                 if self.queue.complete(task.id, payload):
                     done += 1
                     self._record(task, decision, tier, "ok", decision.reason, ms,
                                  max(ms - res.latency_ms, 0.0), res.model, res.usage, res.text,
-                                 redacted)  # fmt: skip
+                                 redacted, model_ref=ref)  # fmt: skip
                     for cb in list(self.on_complete):
                         try:
                             cb(task.id, payload)
@@ -550,6 +611,7 @@ class Router:
         self._record(
             task, result.decision, result.placement, result.outcome, result.reason, total,
             result.overhead_ms, result.model, result.usage, result.text, redacted,
+            model_ref=result.model_ref,
         )  # fmt: skip
         # what the caller sees includes queueing the log row (the row itself cannot)
         result.overhead_ms = max((time.perf_counter() - t0) * 1e3 - model_ms, 0.0)
@@ -578,6 +640,8 @@ class Router:
         usage: Mapping[str, Any] | None = None,
         text: str | None = None,
         redacted: int = 0,
+        *,
+        model_ref: Mapping[str, Any] | None = None,
     ) -> None:
         if self.log is None:
             return
@@ -603,6 +667,7 @@ class Router:
                 completion_tokens=_int(usage.get("completion_tokens")),
                 redacted=redacted,
                 content=content,
+                model_ref=None if model_ref is None else json.dumps(dict(model_ref)),
             )
         )
 

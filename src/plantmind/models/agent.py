@@ -41,10 +41,13 @@ import httpx
 
 from plantmind.models.activators import (
     Activator,
+    AdapterActivator,
     DetectorSettingsActivator,
     HealthActivator,
+    LanguageModelActivator,
     LoadedModel,
     ModelSlot,
+    VisionStationActivator,
     check_golden,
 )
 from plantmind.models.manifest import FileEntry, Manifest, check_files, check_manifest
@@ -61,7 +64,13 @@ MAX_REFUSALS = 50
 
 def default_activators() -> dict[str, Activator]:
     """The activators this package ships (kind → activator)."""
-    return {"detector": DetectorSettingsActivator(), "health": HealthActivator()}
+    return {
+        "detector": DetectorSettingsActivator(),
+        "health": HealthActivator(),
+        "vision-station": VisionStationActivator(),
+        "llm-base": LanguageModelActivator(),
+        "llm-adapter": AdapterActivator(),
+    }
 
 
 def _read(path: Path, default: Any) -> Any:
@@ -111,6 +120,10 @@ class SiteModels:
         #: start): what uses the model learns its identity here, e.g. the edge node stamps
         #: the detector's version on its alerts
         self.listeners: list[Callable[[LoadedModel, str], None]] = []
+        #: called with every version loaded beside the running one, before the swap: what
+        #: will use the model refuses one it cannot serve by raising ``TrustError`` (reason
+        #: ``incompatible``), so the site keeps the running version and reports the failure
+        self.checks: list[Callable[[LoadedModel, str], None]] = []
         for d in self.deployments.values():  # a restart ends nothing in progress silently
             if d["state"] in ("pending", "downloading", "verifying"):
                 late = time.time() - float(d.get("started", 0)) > self.deploy_timeout_s
@@ -214,7 +227,15 @@ class SiteModels:
         files = self.installed_files(m, where)
         model = act.load(files, m)
         check_golden(act, model, files, m)
-        return LoadedModel(m.name, m.version, m.digest, model)
+        loaded = LoadedModel(m.name, m.version, m.digest, model)
+        for check in list(self.checks):
+            try:
+                check(loaded, m.kind)
+            except TrustError:
+                raise
+            except Exception as exc:  # a check that fails is a refusal, not a crash
+                raise TrustError("incompatible", f"{m.name} v{m.version}: {exc}") from None
+        return loaded
 
     def activate(self, m: Manifest, where: Path, *, rollback: bool = False) -> None:
         """Load beside, check, commit ``current.json``, swap, prune."""

@@ -52,7 +52,7 @@ def export_bundle(registry: Registry, out: Path, models: list[tuple[str, int | N
         if rb is not None:
             members[f"rollbacks/{name}/{ver}.json"] = canonical_json(rb)
         for f in m.files:
-            members[f"blobs/{f.sha256}"] = registry.blobs.path(f.sha256).read_bytes()
+            members[f"blobs/{f.sha256}"] = registry.blobs.read_bytes(f.sha256)
         entries.append({"name": name, "version": ver, "rollback": rb is not None})
     index = {
         "format": FORMAT,

@@ -3,7 +3,9 @@ site group (``champion``: what runs; ``candidate``: what is being tried, on
 ``candidate_sites``), each site's desired state and its reported inventory.
 
 Layout under ``<home>``: ``roots/<version>.json`` (the trust chain), ``blobs/`` (a
-:class:`~plantmind.models.store.ContentStore`), ``manifests/<name>/<version>.json``,
+:class:`~plantmind.models.store.ContentStore`; or, when ``config.json`` names a URL as
+``blobs``, a :class:`~plantmind.models.store.FsspecBlobStore` there, e.g. ``s3://bucket/models``,
+with ``blobs/partial/`` staging uploads), ``manifests/<name>/<version>.json``,
 ``rollbacks/<name>/<from_version>.json``, ``state.json`` (aliases, site groups, deployments)
 and ``sites/<site>.json`` (the last status report of each site). Every write goes through an
 atomic rename. The registry checks every signature when something is published, but sites
@@ -22,7 +24,7 @@ from typing import Any
 
 from plantmind.models.manifest import Manifest, check_manifest
 from plantmind.models.signing import TrustedRoot, TrustError, canonical_json
-from plantmind.models.store import ContentStore, atomic_write
+from plantmind.models.store import BlobStore, ContentStore, atomic_write, is_url, open_blob_store
 
 __all__ = ["DEFAULT_GROUP", "Registry", "RegistryError"]
 
@@ -47,12 +49,34 @@ def _read_json(path: Path, default: Any) -> Any:
 
 
 class Registry:
-    """The registry in ``home``; ``root`` (a root envelope) is needed the first time."""
+    """The registry in ``home``; ``root`` (a root envelope) is needed the first time.
+    ``blobs``: where the files live, a folder (default ``<home>/blobs``) or an fsspec URL
+    (``s3://…``, ``memory://…``); given once, it is kept in ``<home>/config.json`` (with
+    ``blob_options``, the filesystem's non-secret options) and used from then on."""
 
-    def __init__(self, home: Path, root: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        root: dict[str, Any] | None = None,
+        *,
+        blobs: str | None = None,
+        blob_options: dict[str, Any] | None = None,
+    ) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.blobs = ContentStore(self.home / "blobs")
+        cfg_path = self.home / "config.json"
+        cfg: dict[str, Any] = _read_json(cfg_path, {})
+        if blobs is not None:
+            cfg = {**cfg, "blobs": blobs, "blob_options": dict(blob_options or {})}
+            atomic_write(cfg_path, json.dumps(cfg, indent=1).encode())
+        where = cfg.get("blobs")
+        self.blobs: BlobStore
+        if where and is_url(str(where)):
+            self.blobs = open_blob_store(
+                str(where), self.home / "blobs" / "partial", **dict(cfg.get("blob_options") or {})
+            )
+        else:
+            self.blobs = ContentStore(Path(where) if where else self.home / "blobs")
         self.lock = threading.RLock()
         if root is not None and not self.roots():
             self.add_root(root)

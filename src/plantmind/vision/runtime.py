@@ -21,6 +21,7 @@ from plantmind.vision.threshold import Thresholds
 __all__ = [
     "META_FILE",
     "MODEL_FILE",
+    "REGISTRY_FILE",
     "InspectionModel",
     "ModelMeta",
     "Scored",
@@ -30,6 +31,9 @@ __all__ = [
 
 MODEL_FILE = "model.onnx"
 META_FILE = "model.json"
+#: in a station's model folder installed from the signed model registry: the version's
+#: ``{"name", "version", "digest"}`` (absent for a model trained or copied locally)
+REGISTRY_FILE = "registry.json"
 
 
 def image_score(heatmap: np.ndarray, mask: np.ndarray | None = None, topk: float = 0.005) -> float:
@@ -141,6 +145,14 @@ class InspectionModel:
         if self.meta.kind != "auto" and not onnx_path.is_file():
             raise missing
         self.thresholds = Thresholds.from_dict(self.meta.thresholds)
+        #: the registry version this folder was installed from, else None
+        self.registry: dict[str, Any] | None = None
+        reg = self.directory / REGISTRY_FILE
+        if reg.is_file():
+            doc = json.loads(reg.read_text(encoding="utf-8"))
+            if isinstance(doc, dict) and {"name", "version", "digest"} <= set(doc):
+                self.registry = {"name": str(doc["name"]), "version": int(doc["version"]),
+                                 "digest": str(doc["digest"])}  # fmt: skip
         self.distance_ref = float(self.meta.extra.get("distance_ref", 1.0))
         self.density: PatchDensity | None = None
         self.auto: Any = None

@@ -10,6 +10,11 @@ Uncertain verdicts are queued for an operator; a review (good or defect) is stor
 station's thresholds (:class:`~plantmind.vision.threshold.Thresholds`) from the held-out good
 scores plus every reviewed score of the current model.
 
+A station model may also come from the signed model registry (:meth:`VisionStations.follow_models`):
+the verified version is copied into ``<station>/model/`` with ``registry.json`` naming it, and
+every inspection it scores carries ``model`` = ``{"name", "version", "digest"}`` (``None`` for
+a model trained here, which is named by its ``model_id`` alone).
+
 Results and reviews are stamped by the stations' clock: wall time by default, or the node's
 plant time when the edge service gives its clock (a simulator's or a replay's time), so that
 inspections and alerts are on one clock. ``ts`` is epoch seconds either way, and the table
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import os
 import shutil
@@ -37,7 +43,7 @@ from PIL import Image
 from plantmind.core.plant import Station
 from plantmind.store.sqlite import connect
 from plantmind.vision.images import ImageError, load_image
-from plantmind.vision.runtime import META_FILE, InspectionModel
+from plantmind.vision.runtime import META_FILE, REGISTRY_FILE, InspectionModel
 from plantmind.vision.threshold import Thresholds, Verdict
 
 __all__ = [
@@ -48,6 +54,8 @@ __all__ = [
     "VisionStations",
     "overlay_png",
 ]
+
+log = logging.getLogger("plantmind.vision")
 
 KEEP_OVERLAYS = 2000
 Label = Literal["good", "defect"]
@@ -73,6 +81,8 @@ CREATE TABLE IF NOT EXISTS inspections (
 CREATE INDEX IF NOT EXISTS inspections_station_ts ON inspections (station, ts);
 CREATE INDEX IF NOT EXISTS inspections_review ON inspections (review, ts);
 """,
+    # 2: the registry version (JSON {"name", "version", "digest"}) that scored the image
+    "ALTER TABLE inspections ADD COLUMN model TEXT;",
 ]
 
 
@@ -104,6 +114,9 @@ class Inspection:
     reviewed_at: float | None = None
     fail_threshold: float | None = None
     review_threshold: float | None = None
+    #: the signed registry version that scored it (``{"name", "version", "digest"}``), or
+    #: None for a model trained at this node
+    model: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,14 +210,14 @@ class VisionStations:
         """The station's current model (reloaded when it was retrained)."""
         self.station(station_id)
         meta = self.model_dir(station_id) / META_FILE
-        try:
-            mtime = meta.stat().st_mtime_ns
-        except FileNotFoundError:
-            raise StationNotTrained(
-                f"station {station_id!r} has no model yet: run `plantmind inspect train "
-                f"--station {station_id} --good DIR`"
-            ) from None
-        with self._lock:
+        with self._lock:  # a swap holds the lock: the folder is never seen half-renamed
+            try:
+                mtime = meta.stat().st_mtime_ns
+            except FileNotFoundError:
+                raise StationNotTrained(
+                    f"station {station_id!r} has no model yet: run `plantmind inspect train "
+                    f"--station {station_id} --good DIR`"
+                ) from None
             cached = self._models.get(station_id)
             if cached is None or cached[0] != mtime:
                 self._models[station_id] = (mtime, InspectionModel(self.model_dir(station_id)))
@@ -258,6 +271,55 @@ class VisionStations:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    def follow_models(self, models: Any, kind: str = "vision-station") -> None:
+        """Put every ``kind`` version the site's verified models bring into service
+        (``models``: a :class:`plantmind.models.agent.SiteModels`, or anything with its
+        ``listeners``; attach before its ``restore()``). The station is the one the model
+        was trained for (``model.json``'s ``station``), else the one named like the model;
+        a version for a station this node does not have is logged and left alone."""
+
+        def on_model(loaded: Any, k: str) -> None:
+            if k != kind:
+                return
+            directory = Path(getattr(loaded.model, "directory", ""))
+            known = {st.id for st in self.stations()}
+            station = getattr(getattr(loaded.model, "meta", None), "station", None)
+            target = station if station in known else loaded.name if loaded.name in known else None
+            if target is None:
+                log.warning("station model %s v%s is for station %r, not at this node",
+                            loaded.name, loaded.version, station)  # fmt: skip
+                return
+            ident = {"name": loaded.name, "version": loaded.version, "digest": loaded.digest}
+            self.install_model(target, directory, ident)
+
+        models.listeners.append(on_model)
+
+    def install_model(self, station_id: str, source: Path, registry: dict[str, Any]) -> Path:
+        """Copy a verified registry version's folder ``source`` to be the station's model,
+        with ``registry.json`` naming it (the copy is the station's own: a review refits its
+        thresholds there, never in the verified folder). Swapped in like a training result."""
+        self.station(station_id)
+        final = self.model_dir(station_id)
+        staging = final.with_name(f"model.new-{uuid.uuid4().hex[:6]}")
+        try:
+            shutil.copytree(
+                source, staging, ignore=shutil.ignore_patterns("manifest.json", REGISTRY_FILE)
+            )
+            (staging / REGISTRY_FILE).write_text(json.dumps(registry), encoding="utf-8")
+            model = InspectionModel(staging)  # loaded beside the running one, before the swap
+            with self._lock:
+                old = final.with_name("model.old")
+                if final.exists():
+                    shutil.rmtree(old, ignore_errors=True)
+                    final.rename(old)
+                staging.rename(final)
+                shutil.rmtree(old, ignore_errors=True)
+                model.directory = final  # its sessions are in memory; later writes go here
+                self._models[station_id] = ((final / META_FILE).stat().st_mtime_ns, model)
+            return final
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
     # -- inspection -------------------------------------------------------------------------
     def inspect(
         self, station_id: str, data: bytes | str | Path, source: str | None = None
@@ -282,12 +344,13 @@ class VisionStations:
             review="pending" if verdict == "uncertain" else "none",
             fail_threshold=thr.fail,
             review_threshold=thr.review,
+            model=model.registry,
         )
         (self.root / "overlays" / f"{rec.id}.png").write_bytes(overlay_png(img, scored.heatmap))
         with self._lock:
             self._db.execute(
-                "INSERT INTO inspections (id, station, model_id, ts, source, score, verdict, review)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO inspections (id, station, model_id, ts, source, score, verdict, "
+                "review, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.id,
                     rec.station,
@@ -297,6 +360,7 @@ class VisionStations:
                     rec.score,
                     verdict,
                     rec.review,
+                    None if rec.model is None else json.dumps(rec.model),
                 ),
             )
             self._db.commit()
@@ -320,12 +384,17 @@ class VisionStations:
         p = self.root / "overlays" / f"{inspection_id}.png"
         return p.read_bytes() if p.is_file() else None
 
-    def _row(self, r: tuple[Any, ...]) -> Inspection:
-        return Inspection(*r)
+    _NAMES = (
+        "id", "station", "model_id", "ts", "source", "score", "verdict", "review", "label",
+        "reviewed_by", "reviewed_at", "model",
+    )  # fmt: skip
+    _COLS = ", ".join(_NAMES)
 
-    _COLS = (
-        "id, station, model_id, ts, source, score, verdict, review, label, reviewed_by, reviewed_at"
-    )
+    def _row(self, r: tuple[Any, ...]) -> Inspection:
+        d = dict(zip(self._NAMES, r, strict=True))
+        if d["model"] is not None:
+            d["model"] = json.loads(d["model"])
+        return Inspection(**d)
 
     def get(self, inspection_id: str) -> Inspection | None:
         with self._lock:
