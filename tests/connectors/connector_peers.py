@@ -365,8 +365,10 @@ class SparkplugEdgeNode:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._stack is not None:
-            with contextlib.suppress(Exception):
-                await self._stack.aclose()
+            # a client stuck in its disconnect (seen once under load) must not hang teardown
+            with contextlib.suppress(Exception, TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._stack.aclose()
         self._stack = None
 
 
