@@ -148,3 +148,27 @@ def test_the_other_layouts_are_not_read_as_eu():
     for render in (layouts.one_per_line, layouts.ecfr_inline, layouts.iso):
         assert not _is_eu(_text(render()))
     assert _is_eu(_text(layouts.eu_plain())) and _is_eu(_text(BRIEF))
+
+
+def test_a_standard_citing_a_directive_is_not_read_as_an_act():
+    """A harmonised standard names its directive in the foreword, and a PDF may wrap
+    "Article 5" onto a line of its own: still a standard, its clauses still requirements."""
+    iso = (
+        "ISO 12100 Safety of machinery\n\nForeword\n\nThis document supports essential "
+        "requirements of Directive 2006/42/EC.\n\n1 Strategy\n\n1.1 The designer shall take "
+        "into account the intended use, as referred to in\nArticle 5\nof the Directive.\n\n"
+        "1.2 The designer shall document the risk assessment.\n\nArticle 10-compliant parts "
+        "shall be marked.\n"
+    )
+    assert not _is_eu(_text(iso))
+    got = [r.paragraph for r in extract_requirements(parse_text(iso, "iso.txt"))]
+    assert "1.1" in got and "1.2" in got
+
+
+def test_only_the_act_itself_applies_from_a_date():
+    text = (
+        "Article 1\n\n1. Contractors shall apply from their first day the lockout rules.\n\n"
+        "Article 2\n\nThis Regulation shall enter into force on the twentieth day.\n"
+    )
+    got = [r.paragraph for r in extract_requirements(parse_text(text, "eu.txt"))]
+    assert got == ["Article 1(1)"]

@@ -810,7 +810,7 @@ def parse_text(text: str, name: str = "standard.txt") -> ClauseTree:
 
 # --- the EU legislative layout ----------------------------------------------------------
 
-_DASH = r"\s*(?:[—–]|-{1,2})\s*"
+_DASH = r"(?:\s*[—–]\s*|\s+-{1,2}\s+)"  # "Article 10-compliant" is no heading
 _EU_ARTICLE = re.compile(rf"^Article\s+(?P<id>\d{{1,3}}[a-z]?)(?:{_DASH}(?P<title>\S.*))?$")
 _EU_ANNEX = re.compile(
     rf"^(?P<word>ANNEX|Annex)\s+(?P<id>[IVXL]{{1,6}}|\d{{1,2}}|[A-Z])(?:{_DASH}(?P<title>\S.*))?$"
@@ -829,10 +829,15 @@ _EU_CLOSING = re.compile(
     r"^(?:This\s+(?:Regulation|Directive|Decision)\s+shall\s+be\s+binding\s+in\s+its\s+"
     r"entirety|Done\s+at\b)"
 )
-_EU_MARKER = re.compile(
-    r"\b(?:Regulation|Directive|Decision)\s+\((?:EU|EC|EEC)\)|\b\d{4}/\d{1,4}/(?:EU|EC|EEC)\b|"
-    r"\bHAVE\s+ADOPTED\b|^Whereas\b"
+# marks only an act itself carries (a standard's foreword cites "Directive 2006/42/EC" too)
+_EU_MARKER = re.compile(r"\bHAVE\s+ADOPTED\b|^Whereas\b")
+# an act's own title line ("Regulation (EU) 2023/1230 of the European Parliament ..."):
+# at the start of a line, short, not a sentence
+_EU_TITLE = re.compile(
+    r"^(?:Commission\s+)?(?:Implementing\s+|Delegated\s+)?(?:Regulation|Directive|Decision)\s+"
+    r"(?:\((?:EU|EC|EEC|Euratom)\)\s+(?:No\s+)?\d{1,4}/\d{1,4}|\d{4}/\d{1,4}/(?:EU|EC|EEC))\b"
 )
+_CLAUSE_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,5}\s+\S")  # "4.2.1 The designer ..."
 _EU_DEFINED = re.compile(r"^['‘\"“][^'’\"”]{1,80}['’\"”]\s+means\b")
 _EU_ROMAN = {roman(n): n for n in range(1, 40)}
 _ORDINALS = [
@@ -871,18 +876,35 @@ def _heading_line(s: str) -> str:
 
 def _is_eu(text: StandardText) -> bool:
     """Whether the text is laid out as an EU act: two "Article N" headings, or one and an EU
-    act's marks (``Regulation (EU)``, ``2014/34/EU``, "Whereas:", "HAVE ADOPTED")."""
+    act's own marks ("Whereas:", "HAVE ADOPTED"). An "Article N" line counts only as a
+    heading: after a blank line, a Markdown heading or a line that ends a sentence (not
+    "… as referred to in" / "Article 5" / "of the Directive" wrapped in a PDF). Decimal
+    clauses ("4.2.1 …") before the first article make it a standard, not an act."""
     articles = 0
     marker = False
+    prev = ""
     for _, lines in text.pages:
         for raw in lines:
-            s = _heading_line(_clean(raw).strip())
-            if _EU_ARTICLE.match(s):
+            line = _clean(raw).strip()
+            md = bool(_MD_HEADING.match(line))
+            s = _heading_line(line)
+            if not s:
+                prev = ""
+                continue
+            heading_place = (
+                md or not prev or bool(_ENDED.search(prev)) or bool(_MD_HEADING.match(prev))
+            )
+            if _EU_ARTICLE.match(s) and heading_place:
                 articles += 1
-            elif _EU_MARKER.search(s):
+            elif _EU_MARKER.search(s) or (
+                _EU_TITLE.match(s) and len(s.split()) <= 30 and not s.endswith(".")
+            ):
                 marker = True
+            elif not articles and _CLAUSE_NUMBER.match(s):
+                return False
             if articles >= 2 or (articles and marker):
                 return True
+            prev = line
     return False
 
 

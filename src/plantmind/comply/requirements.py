@@ -72,9 +72,11 @@ _SCOPE = re.compile(
 # an EU act's commencement: "This Regulation shall enter into force on …", "It shall apply
 # from …" says when the act applies, and obliges no one
 _COMMENCEMENT = re.compile(
-    r"\bshall\s+(?:enter\s+into\s+force|apply\s+from|be\s+binding\s+in\s+its\s+entirety)\b",
+    r"\b(?:(?:This|The\s+present)\s+(?:Regulation|Directive|Decision)|It|They|Articles?\s+"
+    r"[\w\s(),]{1,40}?)\s+shall\s+(?:enter\s+into\s+force|apply\s+from|be\s+binding\s+in\s+"
+    r"its\s+entirety)\b",
     re.I,
-)
+)  # the act (or its articles) as the subject: "Contractors shall apply from day one …" obliges
 _FOLLOWING = re.compile(r"\b(?:the\s+following|as\s+follows)\b", re.I)
 _AND_SHALL = re.compile(r",?\s+and\s+(?=(?:shall|must)\b)", re.I)
 _INCLUDING = re.compile(r"\bincluding\b[^;]*\bthe\s+following\b", re.I)
