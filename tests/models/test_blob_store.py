@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from _models_builders import make_version
+from _models_builders import check_empty_ranges, check_ranges, make_version
 
 from plantmind.bench.rollout import HubThread
 from plantmind.models.agent import EdgeAgent, SiteModels
@@ -146,3 +146,82 @@ def test_models_init_keeps_the_blob_url(tmp_path, keys):
     reg = Registry(tmp_path / "models")  # reopened: the location comes from config.json
     assert isinstance(reg.blobs, FsspecBlobStore) and reg.blobs.url == url
     assert json.loads((tmp_path / "models" / "config.json").read_text())["blobs"] == url
+
+
+def test_a_url_store_answers_every_range_like_a_local_folder(tmp_path, keys):
+    """``Range: bytes=--5`` once gave a negative Content-Length and a dropped connection;
+    now every Range is 206, 416 (``bytes */size``) or the whole file (the same table as the
+    local folder's test)."""
+    Registry(tmp_path / "hub" / "models", keys.root_env, blobs=_url())
+    hub = HubThread(tmp_path / "hub", keys.root_env, tick_s=0)
+    try:
+        whole = bytes(range(256)) * 4
+        sha = hub.registry.blobs.put_bytes(whole)
+        empty = hub.registry.blobs.put_bytes(b"")
+        assert hub.registry.blobs.local_path(sha) is None
+        token = hub.token("viewer")
+        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}) as c:
+            check_ranges(c, sha, whole)
+            check_empty_ranges(c, empty)
+    finally:
+        hub.close()
+
+
+def test_an_upload_checks_the_url_store_off_the_event_loop(tmp_path, keys, monkeypatch):
+    """``has()`` is a network round trip with s3fs: the upload route runs it in the thread
+    pool, so the hub goes on answering while the store is slow."""
+    import threading
+
+    Registry(tmp_path / "hub" / "models", keys.root_env, blobs=_url())
+    hub = HubThread(tmp_path / "hub", keys.root_env, tick_s=0)
+    try:
+        data = b"weights " * 100
+        sha = hashlib.sha256(data).hexdigest()
+        store = hub.registry.blobs
+        loop_threads: list[bool] = []
+        real_has = store.has
+
+        def slow_has(s: str) -> bool:
+            loop_threads.append(threading.current_thread() is hub.thread)
+            return real_has(s)
+
+        monkeypatch.setattr(store, "has", slow_has)
+        token = hub.token("engineer")
+        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}) as c:
+            assert c.put(f"/api/models/blobs/{sha}", content=data).status_code == 201
+            again = c.put(f"/api/models/blobs/{sha}", content=data)
+            assert again.status_code == 201 and again.json()["stored"] == "already"
+        assert loop_threads and not any(loop_threads)  # never on the hub's event loop
+        assert real_has(sha)
+    finally:
+        hub.close()
+
+
+def test_models_init_refuses_a_url_store_that_lacks_the_local_files(tmp_path, keys):
+    """The local ``<home>/models/blobs/sha256`` holds files: ``init --blobs URL`` is refused
+    (naming the folder) until they are in the store, and the registry stays as it was."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from plantmind.cli import app
+
+    (tmp_path / "root.json").write_text(json.dumps(keys.root_env))
+    args = ["models", "init", "--root", str(tmp_path / "root.json"), "--home", str(tmp_path)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    data = b"weights " * 100
+    sha = Registry(tmp_path / "models").blobs.put_bytes(data)
+    url = _url()
+    r = CliRunner().invoke(app, [*args, "--blobs", url])
+    assert r.exit_code == 2, r.output
+    folder = tmp_path / "models" / "blobs" / "sha256"
+    assert str(folder) in r.output and url in r.output and "Copy" in r.output
+    assert not (tmp_path / "models" / "config.json").exists()  # the location is unchanged
+    assert isinstance(Registry(tmp_path / "models").blobs, ContentStore)
+    # copied over: the move goes on, and the same URL again is no move
+    FsspecBlobStore(url, tmp_path / "partial").put_bytes(data)
+    for _ in range(2):
+        r = CliRunner().invoke(app, [*args, "--blobs", url])
+        assert r.exit_code == 0, r.output
+    reg = Registry(tmp_path / "models")
+    assert isinstance(reg.blobs, FsspecBlobStore) and reg.blobs.has(sha)

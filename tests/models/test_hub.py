@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _models_builders import Keys, make_version
+from _models_builders import Keys, check_empty_ranges, check_ranges, make_version
 
 from plantmind.bench.rollout import HubThread
 from plantmind.models.activators import DetectorSettingsActivator
@@ -320,3 +320,87 @@ def test_the_hub_service_serves_the_registry_that_models_init_made(tmp_path, key
             assert [m["name"] for m in listed.json()] == [NAME]
     finally:
         svc.close()
+
+
+def test_a_local_blob_folder_answers_every_range_like_a_url_store(hub, keys, tmp_path):
+    """Range on the local folder (FileResponse): one byte range 206, an unsatisfiable one
+    416 with ``bytes */size``, anything else (``--5``, ``1_0``, several ranges) the whole
+    file, never a dropped connection (the same table as the URL store's test)."""
+    whole = bytes(range(256)) * 4
+    sha = hub.registry.blobs.put_bytes(whole)
+    empty = hub.registry.blobs.put_bytes(b"")
+    assert hub.registry.blobs.local_path(sha) is not None
+    token = hub.token("viewer")
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        check_ranges(c, sha, whole)
+        check_empty_ranges(c, empty)
+        assert c.get("/api/models/blobs/" + "0" * 64).status_code == 404
+
+
+def test_a_relative_blob_folder_in_config_is_under_the_registry_home(tmp_path, keys, monkeypatch):
+    """``"blobs": "store"`` in ``<home>/models/config.json`` is ``<home>/models/store``,
+    wherever the hub is started; ``models init --blobs rel`` names a folder from the
+    working directory and keeps it absolute."""
+    from typer.testing import CliRunner
+
+    from plantmind.cli import app as cli
+    from plantmind.models.registry import Registry
+    from plantmind.models.store import ContentStore
+
+    home = tmp_path / "hub" / "models"
+    home.mkdir(parents=True)
+    (home / "config.json").write_text(json.dumps({"blobs": "store"}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    reg = Registry(home, keys.root_env)
+    assert isinstance(reg.blobs, ContentStore) and reg.blobs.root == home / "store"
+    sha = reg.blobs.put_bytes(b"weights")
+    assert (home / "store" / "sha256" / sha[:2] / sha).is_file()
+    assert not (elsewhere / "store").exists()
+
+    root = tmp_path / "root.json"
+    root.write_text(json.dumps(keys.root_env))
+    other = tmp_path / "other-hub"
+    args = ["models", "init", "--root", str(root), "--home", str(other), "--blobs", "files"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert json.loads((other / "models" / "config.json").read_text())["blobs"] == str(
+        elsewhere / "files"
+    )
+    assert Registry(other / "models").blobs.local_path(sha) == (
+        elsewhere / "files" / "sha256" / sha[:2] / sha
+    )
+
+
+def test_models_init_refuses_to_move_a_registry_off_the_files_it_holds(tmp_path, keys):
+    """``init --blobs`` elsewhere while ``<home>/models/blobs/sha256`` holds files the new
+    store lacks is refused, naming the folder; once they are copied over it goes on."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from plantmind.cli import app as cli
+    from plantmind.models.registry import Registry
+
+    root = tmp_path / "root.json"
+    root.write_text(json.dumps(keys.root_env))
+    home = tmp_path / "hub"
+    args = ["models", "init", "--root", str(root), "--home", str(home)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    sha = Registry(home / "models").blobs.put_bytes(b"weights")
+    folder = home / "models" / "blobs" / "sha256"
+    new = tmp_path / "new-store"
+    res = CliRunner().invoke(cli, [*args, "--blobs", str(new)])
+    assert res.exit_code == 2, res.output
+    assert str(folder) in res.output and "Copy" in res.output and "404" in res.output
+    assert not (home / "models" / "config.json").exists()  # the location is unchanged
+    assert Registry(home / "models").blobs.has(sha)  # still served from the folder
+    # the same store again is no move
+    res = CliRunner().invoke(cli, [*args, "--blobs", str(home / "models" / "blobs")])
+    assert res.exit_code == 0, res.output
+    shutil.copytree(folder, new / "sha256", dirs_exist_ok=True)
+    res = CliRunner().invoke(cli, [*args, "--blobs", str(new)])
+    assert res.exit_code == 0, res.output
+    reg = Registry(home / "models")
+    assert reg.blobs.has(sha) and reg.blobs.local_path(sha) == new / "sha256" / sha[:2] / sha

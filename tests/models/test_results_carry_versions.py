@@ -102,6 +102,21 @@ def test_health_summaries_name_the_registry_version(plant, pump, keys, tmp_path)
         assert site.deployments and any(
             d.get("version") == 4 and d["state"] == "failed" for d in site.deployments.values()
         )
+        # v5 is for an asset kind this site does not have: refused too, v3 keeps serving
+        pump.trained_on["asset_kind"] = "gas_turbine"
+        try:
+            folder5 = save_model(pump, tmp_path / "artifact5")
+        finally:
+            pump.trained_on["asset_kind"] = "centrifugal_pump"
+        files5 = {p.name: p for p in sorted(folder5.iterdir())}
+        for f in files5.values():
+            reg.blobs.put_file(f)
+        reg.publish(build_manifest("pump-rul", "health", 5, files5, [keys.targets]))
+        (row,) = import_bundle(export_bundle(reg, tmp_path / "b5.tar", [("pump-rul", 5)]), site)
+        assert not row["ok"], row
+        assert site.refusals[-1]["reason"] == "incompatible", site.refusals[-1]
+        assert "would serve no asset" in site.refusals[-1]["message"]
+        assert site.current_doc()["pump-rul"]["version"] == 3
         later = {s["asset_id"]: s for s in _run(service, node, sim, 60)}
         assert later["P-101"]["model"] == ident
     finally:

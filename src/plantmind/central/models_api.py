@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -104,7 +107,7 @@ async def put_blob(sha256: str, request: Request, who: EngineerDep) -> dict[str,
         reg.blobs.check(sha256)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    if reg.blobs.has(sha256):
+    if await run_in_threadpool(reg.blobs.has, sha256):  # a network round trip with s3fs
         return {"sha256": sha256, "stored": "already"}
     tmp = reg.blobs.partial / f"upload-{uuid.uuid4().hex}"
     h = hashlib.sha256()
@@ -198,25 +201,36 @@ async def add_root(envelope: dict[str, Any], request: Request, who: EngineerDep)
 
 @models_api.get("/api/models/blobs/{sha256}")
 async def get_blob(sha256: str, request: Request, who: ViewerDep) -> Response:
-    """One file by SHA-256; honours ``Range`` (206), so a cut download resumes."""
+    """One file by SHA-256; honours one ``Range: bytes=a-[b]`` or ``bytes=-n`` (206), so a
+    cut download resumes; 416 (with ``Content-Range: bytes */size``) for a range past the
+    end, ``start > end`` or ``bytes=-0``; any other Range (several ranges, another unit, not
+    a byte range) is ignored and the whole file sent (RFC 9110 §14.2). A blob in a local
+    folder and one at a URL answer alike."""
     reg, _ = _reg(request)
     sha256 = sha256.lower()
     try:
         path = reg.blobs.local_path(sha256)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    header = request.headers.get("range")
     if path is not None:
-        if not path.is_file():
+        try:
+            st = await run_in_threadpool(os.stat, path)
+        except FileNotFoundError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
             raise HTTPException(404, f"no file {sha256}")
-        return FileResponse(path, media_type="application/octet-stream")
-    # a blob store at a URL (fsspec): stream it, honouring one "bytes=a-[b]" range
+        byte_range = _byte_range(header, st.st_size)
+        return _LocalFile(path, byte_range, stat_result=st, media_type="application/octet-stream")
+    # a blob store at a URL (fsspec): stream it
     if not await run_in_threadpool(reg.blobs.has, sha256):
         raise HTTPException(404, f"no file {sha256}")
     size = await run_in_threadpool(reg.blobs.size, sha256)
-    start, end = _byte_range(request.headers.get("range"), size)
+    byte_range = _byte_range(header, size)
+    start, end = byte_range if byte_range is not None else (0, size)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     status = 200
-    if request.headers.get("range") is not None and end > start:
+    if byte_range is not None:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     return StreamingResponse(
@@ -225,28 +239,58 @@ async def get_blob(sha256: str, request: Request, who: ViewerDep) -> Response:
     )  # fmt: skip
 
 
-def _byte_range(header: str | None, size: int) -> tuple[int, int]:
-    """``[start, end)`` of a ``Range: bytes=a-[b]`` header (the whole file without one);
-    416 for a range this store cannot serve."""
+# one range of bytes, ASCII digits only (no sign, "_", spaces or other scripts' digits)
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
+_HUGE = 1 << 62  # a number of more digits than any file's size needs
+
+
+def _num(digits: str) -> int:
+    """``digits`` as an int, saturated at ``_HUGE`` (no ValueError past int()'s digit limit)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _HUGE
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` of a ``Range: bytes=a-[b]`` or ``bytes=-n`` header for a file of
+    ``size`` bytes; None to send the whole file (no Range, or one that is not a single byte
+    range: RFC 9110 lets a server ignore it); 416 with ``Content-Range: bytes */size`` for
+    an unsatisfiable range (start at or past the end, start after end, a suffix of 0 bytes,
+    or any range of an empty file)."""
     if header is None:
-        return 0, size
-    unit, _, spec = header.partition("=")
-    first, dash, last = spec.strip().partition("-")
-    try:
-        if unit.strip().lower() != "bytes" or not dash or "," in spec:
-            raise ValueError(header)
-        if first == "":  # the last N bytes
-            n = int(last)
+        return None
+    m = _RANGE.fullmatch(header.strip())
+    if m is None or m.group(1) == m.group(2) == "":
+        return None
+    first, last = m.groups()
+    if first == "":  # the last N bytes
+        n = _num(last)
+        if n > 0 and size > 0:
             return max(0, size - n), size
-        start = int(first)
-        end = min(size, int(last) + 1) if last else size
-    except ValueError:
-        raise HTTPException(416, f"unsupported range {header!r}") from None
-    if start > size or end < start or (start == size and size > 0):
-        raise HTTPException(
-            416, f"range {header!r} outside 0-{size}", {"Content-Range": f"bytes */{size}"}
-        )
-    return start, end
+    else:
+        start = _num(first)
+        end = min(size, _num(last) + 1) if last else size
+        if start < size and (not last or _num(last) >= start):
+            return start, end
+    raise HTTPException(
+        416, f"range {header!r} outside 0-{size}", {"Content-Range": f"bytes */{size}"}
+    )
+
+
+class _LocalFile(FileResponse):
+    """A file from the local blob folder, sent whole (``byte_range`` None) or one range
+    already checked by :func:`_byte_range`: Starlette's own Range handling only ever sees
+    that range, so a local folder answers exactly as a store at a URL does."""
+
+    def __init__(self, path: Path, byte_range: tuple[int, int] | None, **kw: Any) -> None:
+        super().__init__(path, **kw)
+        self.byte_range = byte_range
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+        if self.byte_range is not None:
+            start, end = self.byte_range
+            headers.append((b"range", f"bytes={start}-{end - 1}".encode()))
+        await super().__call__({**scope, "headers": headers}, receive, send)
 
 
 def _read_range(reg: Registry, sha256: str, start: int, end: int) -> Any:

@@ -125,17 +125,66 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Make the hub's registry folder (``<home>/models``) trusting ``root``."""
+    """Make the hub's registry folder (``<home>/models``) trusting ``root``. ``--blobs`` on
+    a registry whose files are in another store is refused while that store holds files the
+    new one lacks (copy them over first): the sites would get 404 for them."""
     from plantmind.models.registry import Registry, RegistryError
+    from plantmind.models.store import is_url
 
+    reg_home = home / "models"
+    if blobs is not None and not is_url(blobs):
+        blobs = str(Path(blobs).expanduser().resolve())  # a folder named from here
     try:
-        reg = Registry(home / "models", json.loads(root.read_text()), blobs=blobs)
+        if blobs is not None:
+            _refuse_orphaned_blobs(reg_home, blobs)
+        reg = Registry(reg_home, json.loads(root.read_text()), blobs=blobs)
     except ImportError as exc:
         raise fail(str(exc)) from None
     except (RegistryError, ValueError) as exc:
         raise fail(str(exc)) from None
     where = f", files in {blobs}" if blobs else ""
     console.print(f"registry in {reg.home}, root v{reg.roots()[-1]}{where}")
+
+
+def _same_store(a: str | Path, b: str | Path) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return str(a).rstrip("/") == str(b).rstrip("/")
+    return a.resolve() == b.resolve()
+
+
+def _refuse_orphaned_blobs(reg_home: Path, blobs: str) -> None:
+    """Fail if the registry's current local blob folder holds files that the store at
+    ``blobs`` lacks (a registry at a URL already is not listed: that needs its credentials)."""
+    from plantmind.models.registry import blob_location
+    from plantmind.models.store import open_blob_store
+
+    cfg_path = reg_home / "config.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.is_file() else {}
+    current, new = blob_location(reg_home, cfg.get("blobs")), blob_location(reg_home, blobs)
+    if isinstance(current, str) or _same_store(current, new):
+        return
+    folder = current / "sha256"
+    held = sorted(
+        p.name for p in folder.glob("*/*") if p.is_file() and re.fullmatch(r"[0-9a-f]{64}", p.name)
+    )
+    if not held:
+        return
+    try:
+        store = open_blob_store(new, reg_home / "blobs" / "partial")
+        missing = [sha for sha in held if not store.has(sha)]
+    except ImportError:
+        raise
+    except Exception as exc:  # a store we cannot reach: refuse rather than orphan the files
+        raise fail(f"cannot check what {blobs} holds: {exc}") from None
+    if missing:
+        dest = f"{str(new).rstrip('/')}/sha256"
+        how = f" (e.g. `aws s3 sync {folder} {dest}`)" if str(new).startswith("s3://") else ""
+        raise fail(
+            f"{folder} holds {len(held)} model file(s), {len(missing)} of them not in {blobs}: "
+            "with the registry's files moved there, sites would get 404 for them. Copy the "
+            f"folder's contents to {dest}/ first, in the same layout (<2 hex>/<64 hex>){how}, "
+            "then run this again"
+        )
 
 
 @models_app.command("publish")

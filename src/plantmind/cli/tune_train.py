@@ -124,11 +124,18 @@ def export_cmd(
         if res.adapter is None:
             raise _fail("--publish: this base has no adapter GGUF to publish")
         publish_adapter(run_dir, res.adapter, res.modelfile, name=name, version=publish,
-                        keys=keys)  # fmt: skip
+                        keys=keys, base_gguf=res.base)  # fmt: skip
 
 
 def publish_adapter(
-    run_dir: Path, adapter: Path, modelfile: Path, *, name: str, version: int, keys: Path
+    run_dir: Path,
+    adapter: Path,
+    modelfile: Path,
+    *,
+    name: str,
+    version: int,
+    keys: Path,
+    base_gguf: Path | None = None,
 ) -> None:
     """Sign the adapter GGUF, the Modelfile and the run's model card as ``name`` v``version``
     (kind ``llm-adapter``; compatibility: the base model's sha256, so a site applies it only
@@ -149,7 +156,7 @@ def publish_adapter(
         files["model_card.json"] = card_path
     targets = SigningKey.load(keys / "targets.key.json")
     metrics = {f"loss_{k}": v for k, v in losses.items() if isinstance(v, int | float)}
-    golden = _golden_prompts(run_dir, files)
+    golden = _golden_prompts(run_dir, files, base_gguf)
     if golden is not None:
         files["golden.json"] = golden
     else:
@@ -180,17 +187,23 @@ GOLDEN_PROMPTS = (
 )
 
 
-def _golden_prompts(run_dir: Path, files: dict[str, Path]) -> Path | None:
+def _golden_prompts(run_dir: Path, files: dict[str, Path], base_gguf: Path | None) -> Path | None:
     """``golden.json`` for the adapter (the prompts and this version's continuations through
-    :class:`~plantmind.models.activators.AdapterActivator`, on the base the run card names),
-    written in ``run_dir``; None when llama.cpp or the base cannot be opened here."""
+    :class:`~plantmind.models.activators.AdapterActivator`, on ``base_gguf``, the base the
+    export used, else the one the run card names), written in ``run_dir``; None when
+    llama.cpp or the base cannot be opened here."""
     import json
 
     from plantmind.models.activators import AdapterActivator, golden_doc
     from plantmind.models.signing import TrustError
 
     try:
-        doc = golden_doc(AdapterActivator(), files, list(GOLDEN_PROMPTS))
+        act = (
+            AdapterActivator()
+            if base_gguf is None
+            else AdapterActivator(bases=lambda _files: [base_gguf])
+        )
+        doc = golden_doc(act, files, list(GOLDEN_PROMPTS))
     except TrustError:
         return None
     path = run_dir / "golden.json"

@@ -368,6 +368,21 @@ class HealthMonitor:
                 return (a, kind, model, mapped), st
         return (a, kind, None, cols), AssetHealth(asset_id, kind, unit="")
 
+    def would_serve(self, kind: str, model: RulModel) -> list[str]:
+        """The assets of ``kind`` that ``model`` could serve here (each has every signal role
+        the model uses), without changing anything; ValueError for a bad ``time_scale``."""
+        model_time_basis(model)
+        out: list[str] = []
+        for entry in self._plan:
+            a, k = entry[0], entry[1]
+            if k != kind:
+                continue
+            cols = self.index.signals_of_asset(a)
+            roles = {self._roles_by_pos[int(c)] for c in cols}
+            if all(r in roles for r in model.used_signals):
+                out.append(self.index.asset_ids[a])
+        return out
+
     def set_model(self, kind: str, model: RulModel, ref: dict[str, Any] | None = None) -> list[str]:
         """Use ``model`` for the assets of ``kind`` from the next update on; ``ref`` is its
         registry identity (``{"name", "version", "digest"}``), stamped on the summaries it

@@ -114,14 +114,27 @@ class HealthService:
         def can_serve(loaded: Any, k: str) -> None:
             if k != kind:
                 return
-            cycle = _trained_cycle_s(loaded.model)
-            if abs(cycle - self.monitor.cycle_s) > 1e-9:
-                from plantmind.models.signing import TrustError
+            from plantmind.models.signing import TrustError
 
+            what = f"{loaded.name} v{loaded.version}"
+            model = loaded.model
+            cycle = _trained_cycle_s(model)
+            if abs(cycle - self.monitor.cycle_s) > 1e-9:
                 raise TrustError(
                     "incompatible",
-                    f"{loaded.name} v{loaded.version} was trained on {cycle:g} s cycles, "
+                    f"{what} was trained on {cycle:g} s cycles, "
                     f"this site's health monitor buckets {self.monitor.cycle_s:g} s",
+                )
+            asset_kind = str(getattr(model, "trained_on", {}).get("asset_kind") or loaded.name)
+            try:
+                served = self.monitor.would_serve(asset_kind, model)
+            except ValueError as exc:
+                raise TrustError("incompatible", f"{what}: {exc}") from None
+            if not served:
+                raise TrustError(
+                    "incompatible",
+                    f"{what} (asset kind {asset_kind!r}, signals "
+                    f"{', '.join(model.used_signals)}) would serve no asset of this site",
                 )
 
         def on_model(loaded: Any, k: str) -> None:

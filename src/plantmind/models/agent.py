@@ -54,7 +54,7 @@ from plantmind.models.manifest import FileEntry, Manifest, check_files, check_ma
 from plantmind.models.signing import TrustedRoot, TrustError, canonical_json
 from plantmind.models.store import ContentStore, atomic_write
 
-__all__ = ["EdgeAgent", "SiteModels", "default_activators", "main"]
+__all__ = ["EdgeAgent", "SiteModels", "default_activators", "llm_activators", "main"]
 
 log = logging.getLogger("plantmind.models.agent")
 
@@ -63,14 +63,21 @@ MAX_REFUSALS = 50
 
 
 def default_activators() -> dict[str, Activator]:
-    """The activators this package ships (kind → activator)."""
+    """The activators a site uses unless told otherwise (kind → activator): the kinds the
+    edge service puts to work. The language model kinds are not among them: loading a GGUF
+    that no router tier answers with would only hold memory (see :func:`llm_activators`)."""
     return {
         "detector": DetectorSettingsActivator(),
         "health": HealthActivator(),
         "vision-station": VisionStationActivator(),
-        "llm-base": LanguageModelActivator(),
-        "llm-adapter": AdapterActivator(),
     }
+
+
+def llm_activators() -> dict[str, Activator]:
+    """The language model kinds (``llm-base``, ``llm-adapter``), for a site whose router
+    follows them (:meth:`plantmind.llm.router.Router.follow_models`):
+    ``SiteModels(..., activators={**default_activators(), **llm_activators()})``."""
+    return {"llm-base": LanguageModelActivator(), "llm-adapter": AdapterActivator()}
 
 
 def _read(path: Path, default: Any) -> Any:

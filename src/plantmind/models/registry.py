@@ -26,7 +26,7 @@ from plantmind.models.manifest import Manifest, check_manifest
 from plantmind.models.signing import TrustedRoot, TrustError, canonical_json
 from plantmind.models.store import BlobStore, ContentStore, atomic_write, is_url, open_blob_store
 
-__all__ = ["DEFAULT_GROUP", "Registry", "RegistryError"]
+__all__ = ["DEFAULT_GROUP", "Registry", "RegistryError", "blob_location"]
 
 DEFAULT_GROUP = "default"
 _SITE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
@@ -48,11 +48,24 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
 
 
+def blob_location(home: Path, where: str | None) -> str | Path:
+    """Where a registry in ``home`` keeps its files, given the ``blobs`` of its
+    ``config.json``: a URL as it is, a folder (a relative one under ``home``, not the
+    working directory, so the hub finds it wherever it is started), or ``<home>/blobs``."""
+    if where and is_url(str(where)):
+        return str(where)
+    if where:
+        folder = Path(str(where)).expanduser()
+        return folder if folder.is_absolute() else Path(home) / folder
+    return Path(home) / "blobs"
+
+
 class Registry:
     """The registry in ``home``; ``root`` (a root envelope) is needed the first time.
-    ``blobs``: where the files live, a folder (default ``<home>/blobs``) or an fsspec URL
-    (``s3://…``, ``memory://…``); given once, it is kept in ``<home>/config.json`` (with
-    ``blob_options``, the filesystem's non-secret options) and used from then on."""
+    ``blobs``: where the files live, a folder (default ``<home>/blobs``; a relative one is
+    under ``home``) or an fsspec URL (``s3://…``, ``memory://…``); given once, it is kept in
+    ``<home>/config.json`` (with ``blob_options``, the filesystem's non-secret options) and
+    used from then on."""
 
     def __init__(
         self,
@@ -69,14 +82,14 @@ class Registry:
         if blobs is not None:
             cfg = {**cfg, "blobs": blobs, "blob_options": dict(blob_options or {})}
             atomic_write(cfg_path, json.dumps(cfg, indent=1).encode())
-        where = cfg.get("blobs")
+        where = blob_location(self.home, cfg.get("blobs"))
         self.blobs: BlobStore
-        if where and is_url(str(where)):
+        if isinstance(where, str):
             self.blobs = open_blob_store(
-                str(where), self.home / "blobs" / "partial", **dict(cfg.get("blob_options") or {})
+                where, self.home / "blobs" / "partial", **dict(cfg.get("blob_options") or {})
             )
         else:
-            self.blobs = ContentStore(Path(where) if where else self.home / "blobs")
+            self.blobs = ContentStore(where)
         self.lock = threading.RLock()
         if root is not None and not self.roots():
             self.add_root(root)
