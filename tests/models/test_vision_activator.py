@@ -221,3 +221,137 @@ def test_inspect_train_publishes_a_station_with_golden_images(good, keys, tmp_pa
     site = SiteModels(tmp_path / "site", root=root)
     (row,) = import_bundle(bundle, site)
     assert row["ok"], row  # the site reproduced the golden scores before the swap
+
+
+def _meta(vision: Any) -> dict[str, Any]:
+    return json.loads((vision.model_dir(STATION) / "model.json").read_text())
+
+
+def test_a_restart_keeps_the_installed_version_and_its_refitted_thresholds(
+    station_model, good, keys, tmp_path
+):
+    """The site announces its current version at every start: the station already running
+    that version keeps its copy (thresholds refitted by reviews included); a new version is
+    installed."""
+    from plantmind.core.plant import Station
+    from plantmind.models.activators import VisionStationActivator, golden_doc, golden_images
+    from plantmind.models.agent import SiteModels
+    from plantmind.models.registry import Registry
+    from plantmind.vision.station import VisionStations
+
+    doc = golden_doc(VisionStationActivator(), _files(station_model), golden_images(good[:3]))
+    reg = Registry(tmp_path / "reg", keys.root_env)
+    _publish(reg, keys, station_model, 1, doc, tmp_path)
+    stations = [Station(id=STATION, name="line 1 QS")]
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    vision = VisionStations(tmp_path / "edge", stations)
+    vision.follow_models(site)
+    try:
+        assert _import(reg, site, 1, tmp_path)["ok"]
+        delivered = _meta(vision)["thresholds"]
+        rec, _ = vision.inspect(STATION, good[5])
+        vision.review(rec.id, "good", "test")
+        refitted = _meta(vision)["thresholds"]
+        assert refitted["n_good"] == delivered["n_good"] + 1
+    finally:
+        vision.close()
+
+    # restart: new site and stations on the same homes, v1 announced again by restore()
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    vision = VisionStations(tmp_path / "edge", stations)
+    vision.follow_models(site)
+    try:
+        site.restore()
+        assert site.slots[NAME].current is not None  # it was announced
+        assert _meta(vision)["thresholds"] == refitted
+        assert vision.model(STATION).registry["version"] == 1
+        assert vision.model(STATION).thresholds.to_dict() == refitted
+        # a new version is still put in service
+        _publish(reg, keys, station_model, 2, doc, tmp_path)
+        assert _import(reg, site, 2, tmp_path)["ok"]
+        assert vision.model(STATION).registry["version"] == 2
+        assert _meta(vision)["thresholds"] == delivered
+    finally:
+        vision.close()
+
+
+def test_a_model_trained_here_after_the_install_outlives_a_restart(
+    station_model, good, keys, tmp_path
+):
+    from plantmind.core.plant import Station
+    from plantmind.models.activators import VisionStationActivator, golden_doc, golden_images
+    from plantmind.models.agent import SiteModels
+    from plantmind.models.registry import Registry
+    from plantmind.vision.station import VisionStations
+    from plantmind.vision.train import TrainConfig
+
+    doc = golden_doc(VisionStationActivator(), _files(station_model), golden_images(good[:3]))
+    reg = Registry(tmp_path / "reg", keys.root_env)
+    _publish(reg, keys, station_model, 1, doc, tmp_path)
+    stations = [Station(id=STATION, name="line 1 QS")]
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    vision = VisionStations(tmp_path / "edge", stations)
+    vision.follow_models(site)
+    try:
+        assert _import(reg, site, 1, tmp_path)["ok"]
+        installed = vision.installed(STATION)
+        assert installed is not None and installed["version"] == 1
+        cfg = TrainConfig(size=48, widths=(8, 16, 32), steps=5, batch_size=8, holdout=0.3, seed=4)
+        local_id = vision.train(STATION, good, cfg).meta.model_id
+        assert vision.model(STATION).registry is None
+        assert vision.model(STATION).meta.model_id == local_id
+    finally:
+        vision.close()
+
+    site = SiteModels(tmp_path / "site", root=keys.root_env)
+    vision = VisionStations(tmp_path / "edge", stations)
+    vision.follow_models(site)
+    try:
+        site.restore()  # v1 announced again: the operator's newer model stays
+        assert site.slots[NAME].current is not None
+        assert vision.model(STATION).registry is None
+        assert vision.model(STATION).meta.model_id == local_id
+        _publish(reg, keys, station_model, 2, doc, tmp_path)
+        assert _import(reg, site, 2, tmp_path)["ok"]  # a new version replaces it
+        assert vision.model(STATION).registry["version"] == 2
+        assert vision.installed(STATION)["version"] == 2
+    finally:
+        vision.close()
+
+
+def test_a_refit_racing_an_install_does_not_write_over_the_new_version(
+    station_model, good, tmp_path, monkeypatch
+):
+    """A version swapped in between the refit's read of the model and its save: the old
+    instance does not write its model.json over the new version's, nor become current again;
+    the refit is the new model's."""
+    from plantmind.core.plant import Station
+    from plantmind.vision.station import VisionStations
+
+    v2 = tmp_path / "v2"
+    shutil.copytree(station_model, v2)
+    meta = json.loads((v2 / "model.json").read_text())
+    meta["model_id"] = "delivered-v2"
+    (v2 / "model.json").write_text(json.dumps(meta))
+    vision = VisionStations(tmp_path / "edge", [Station(id=STATION, name="line 1 QS")])
+    try:
+        vision.install_model(STATION, station_model, {"name": NAME, "version": 1, "digest": "d1"})
+        old = vision.model(STATION)
+        real = vision.model
+
+        def racing(station_id: str) -> Any:
+            got = real(station_id)
+            monkeypatch.setattr(vision, "model", real)  # once
+            vision.install_model(station_id, v2, {"name": NAME, "version": 2, "digest": "d2"})
+            return got
+
+        monkeypatch.setattr(vision, "model", racing)
+        thr = vision.refit_thresholds(STATION)
+        now = vision.model(STATION)
+        assert now is not old and now.registry["version"] == 2
+        assert now.meta.model_id == "delivered-v2"
+        written = _meta(vision)
+        assert written["model_id"] == "delivered-v2"
+        assert written["thresholds"] == thr.to_dict() == now.thresholds.to_dict()
+    finally:
+        vision.close()

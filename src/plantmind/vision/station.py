@@ -13,7 +13,11 @@ scores plus every reviewed score of the current model.
 A station model may also come from the signed model registry (:meth:`VisionStations.follow_models`):
 the verified version is copied into ``<station>/model/`` with ``registry.json`` naming it, and
 every inspection it scores carries ``model`` = ``{"name", "version", "digest"}`` (``None`` for
-a model trained here, which is named by its ``model_id`` alone).
+a model trained here, which is named by its ``model_id`` alone). ``<station>/installed.json``
+records the last version installed so (with ``installed_at``, wall time) and outlives a retrain
+here: the site announces its current version at every start, and a version the station already
+runs, or one a model trained here since its install superseded, is not installed again (its
+refitted thresholds and the operator's model are kept); a different version is.
 
 Results and reviews are stamped by the stations' clock: wall time by default, or the node's
 plant time when the edge service gives its clock (a simulator's or a replay's time), so that
@@ -58,6 +62,8 @@ __all__ = [
 log = logging.getLogger("plantmind.vision")
 
 KEEP_OVERLAYS = 2000
+#: beside a station's model/: the last registry version installed there, and when
+INSTALLED_FILE = "installed.json"
 Label = Literal["good", "defect"]
 
 # The inspection table's migrations (plantmind.store.sqlite, owner "vision.station"):
@@ -290,14 +296,55 @@ class VisionStations:
                             loaded.name, loaded.version, station)  # fmt: skip
                 return
             ident = {"name": loaded.name, "version": loaded.version, "digest": loaded.digest}
+            why = self._keep_current(target, ident)
+            if why is not None:
+                log.info("station %s: not installing %s v%s again: %s",
+                         target, loaded.name, loaded.version, why)  # fmt: skip
+                return
             self.install_model(target, directory, ident)
 
         models.listeners.append(on_model)
 
+    def installed(self, station_id: str) -> dict[str, Any] | None:
+        """The last registry version :meth:`install_model` put in (``name``, ``version``,
+        ``digest``, ``installed_at``), even if a model trained here has replaced it since."""
+        path = self.root / station_id / INSTALLED_FILE
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def _keep_current(self, station_id: str, registry: dict[str, Any]) -> str | None:
+        """Why the station's current model stays rather than ``registry``'s version being
+        installed (None: install it). Kept: the current model is that version (the same
+        name, version and digest in its ``registry.json``), or it was trained here (no
+        ``registry.json``) after that very version was installed (its ``trained_at`` not before
+        the install's ``installed_at``, both wall time). Any other version is installed, even
+        one of the same files (digest) under another version number: inspections name it."""
+        try:
+            current = self.model(station_id)
+        except Exception:  # no model yet, or one that does not load: install
+            return None
+        ident = {k: registry[k] for k in ("name", "version", "digest")}
+        if current.registry is not None:
+            return "the station already runs it" if current.registry == ident else None
+        last = self.installed(station_id)
+        if last is None or {k: last.get(k) for k in ident} != ident:
+            return None
+        try:
+            newer = float(current.meta.trained_at) >= float(last.get("installed_at", math.inf))
+        except (TypeError, ValueError):
+            return None
+        if newer:
+            return f"model {current.meta.model_id!r}, trained here after its install, replaced it"
+        return None
+
     def install_model(self, station_id: str, source: Path, registry: dict[str, Any]) -> Path:
         """Copy a verified registry version's folder ``source`` to be the station's model,
         with ``registry.json`` naming it (the copy is the station's own: a review refits its
-        thresholds there, never in the verified folder). Swapped in like a training result."""
+        thresholds there, never in the verified folder). Swapped in like a training result;
+        ``<station>/installed.json`` records it, with the time (see :meth:`installed`)."""
         self.station(station_id)
         final = self.model_dir(station_id)
         staging = final.with_name(f"model.new-{uuid.uuid4().hex[:6]}")
@@ -316,6 +363,12 @@ class VisionStations:
                 shutil.rmtree(old, ignore_errors=True)
                 model.directory = final  # its sessions are in memory; later writes go here
                 self._models[station_id] = ((final / META_FILE).stat().st_mtime_ns, model)
+                rec = final.parent / INSTALLED_FILE
+                tmp = rec.with_suffix(".tmp")
+                # wall time, like a training's trained_at (not the stations' plant clock)
+                tmp.write_text(json.dumps({**registry, "installed_at": time.time()}),
+                               encoding="utf-8")  # fmt: skip
+                os.replace(tmp, rec)
             return final
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -445,22 +498,35 @@ class VisionStations:
         """Thresholds from the held-out good scores plus the reviewed scores of this model."""
         st = self.station(station_id)
         model = self.model(station_id)
-        hold = list(model.meta.extra.get("holdout_scores", []))
+        thresholds = self._fit(st, model)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT score, label FROM inspections WHERE station = ? AND model_id = ? "
-                "AND review = 'done' ORDER BY ts DESC LIMIT 5000",
-                (station_id, model.meta.model_id),
-            ).fetchall()
-        good = hold + [s for s, lab in rows if lab == "good"]
-        bad = [s for s, lab in rows if lab == "defect"]
-        with self._lock:
-            model.thresholds = Thresholds.fit(good, st.false_reject_rate, bad)
+            cached = self._models.get(station_id)
+            if cached is None or cached[1] is not model:
+                # another version was swapped in meanwhile (install_model, train): this
+                # instance's folder is now the new model's, so it must not write there. Fit the
+                # current model instead, under the lock, so that it cannot change again.
+                log.info("station %s: its model changed during the refit; refitting the new one",
+                         station_id)  # fmt: skip
+                model = self.model(station_id)
+                thresholds = self._fit(st, model)
+            model.thresholds = thresholds
             model.save_meta()
             # the file changed under the cache: keep this instance, with its new mtime
             mtime = (self.model_dir(station_id) / META_FILE).stat().st_mtime_ns
             self._models[station_id] = (mtime, model)
         return model.thresholds
+
+    def _fit(self, st: Station, model: InspectionModel) -> Thresholds:
+        hold = list(model.meta.extra.get("holdout_scores", []))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT score, label FROM inspections WHERE station = ? AND model_id = ? "
+                "AND review = 'done' ORDER BY ts DESC LIMIT 5000",
+                (st.id, model.meta.model_id),
+            ).fetchall()
+        good = hold + [s for s, lab in rows if lab == "good"]
+        bad = [s for s, lab in rows if lab == "defect"]
+        return Thresholds.fit(good, st.false_reject_rate, bad)
 
     def close(self) -> None:
         with self._lock:
