@@ -333,6 +333,15 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _one_gguf(files: dict[str, Path], what: str) -> tuple[str, Path]:
+    """The one ``.gguf`` file of a language model version (its name and path); ``load``
+    refusal otherwise."""
+    ggufs = sorted(k for k in files if k.lower().endswith(".gguf"))
+    if len(ggufs) != 1:
+        raise TrustError("load", f"{what}: needs exactly one .gguf file, has {len(ggufs)}")
+    return ggufs[0], Path(files[ggufs[0]])
+
+
 def _check_signed(path: Path, key: str, manifest: Manifest | None, what: str) -> None:
     """Hash ``path`` again against the manifest's entry ``key`` (``bad-hash``): the file a
     backend opens is the signed one, even after the agent's own check."""
@@ -370,11 +379,8 @@ class LanguageModelActivator:
         from plantmind.llm.local import open_local_model
 
         what = f"{manifest.name} v{manifest.version}" if manifest else "language model"
-        ggufs = sorted(k for k in files if k.lower().endswith(".gguf"))
-        if len(ggufs) != 1:
-            raise TrustError("load", f"{what}: needs exactly one .gguf file, has {len(ggufs)}")
-        path = Path(files[ggufs[0]])
-        _check_signed(path, ggufs[0], manifest, what)
+        name, path = _one_gguf(files, what)
+        _check_signed(path, name, manifest, what)
         try:
             return open_local_model(
                 path, max_tokens=self.max_tokens, n_ctx=self.n_ctx, temperature=0.0,
@@ -516,12 +522,9 @@ class AdapterActivator(LanguageModelActivator):
         from plantmind.llm.local import open_local_model
 
         what = f"{manifest.name} v{manifest.version}" if manifest else "adapter"
-        ggufs = sorted(k for k in files if k.lower().endswith(".gguf"))
-        if len(ggufs) != 1:
-            raise TrustError("load", f"{what}: needs exactly one .gguf file, has {len(ggufs)}")
-        adapter = Path(files[ggufs[0]])
+        name, adapter = _one_gguf(files, what)
         base = self.base_for(files, manifest)
-        _check_signed(adapter, ggufs[0], manifest, what)
+        _check_signed(adapter, name, manifest, what)
         try:
             return open_local_model(
                 base, max_tokens=self.max_tokens, n_ctx=self.n_ctx, temperature=0.0,

@@ -144,6 +144,16 @@ def overlay_png(img: np.ndarray, heatmap: np.ndarray, max_side: int = 512) -> by
     return buf.getvalue()
 
 
+def _replace_folder(staging: Path, final: Path) -> None:
+    """Put ``staging`` in ``final``'s place (the old folder moved aside, then removed)."""
+    old = final.with_name("model.old")
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class VisionStations:
     """The inspection stations of one node: train, inspect, review. Thread-safe."""
 
@@ -265,12 +275,7 @@ class VisionStations:
                 skipped = [(p, why) for p, why in meta.extra["skipped"]]
                 result = TrainResult(staging, meta, skipped, seconds=meta.train_seconds)
             with self._lock:
-                old = final.with_name("model.old")
-                if final.exists():
-                    shutil.rmtree(old, ignore_errors=True)
-                    final.rename(old)
-                staging.rename(final)
-                shutil.rmtree(old, ignore_errors=True)
+                _replace_folder(staging, final)
                 self._models.pop(station_id, None)
             result.directory = final
             return result
@@ -355,12 +360,7 @@ class VisionStations:
             (staging / REGISTRY_FILE).write_text(json.dumps(registry), encoding="utf-8")
             model = InspectionModel(staging)  # loaded beside the running one, before the swap
             with self._lock:
-                old = final.with_name("model.old")
-                if final.exists():
-                    shutil.rmtree(old, ignore_errors=True)
-                    final.rename(old)
-                staging.rename(final)
-                shutil.rmtree(old, ignore_errors=True)
+                _replace_folder(staging, final)
                 model.directory = final  # its sessions are in memory; later writes go here
                 self._models[station_id] = ((final / META_FILE).stat().st_mtime_ns, model)
                 rec = final.parent / INSTALLED_FILE
