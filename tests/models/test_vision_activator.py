@@ -227,12 +227,10 @@ def _meta(vision: Any) -> dict[str, Any]:
     return json.loads((vision.model_dir(STATION) / "model.json").read_text())
 
 
-def test_a_restart_keeps_the_installed_version_and_its_refitted_thresholds(
-    station_model, good, keys, tmp_path
-):
-    """The site announces its current version at every start: the station already running
-    that version keeps its copy (thresholds refitted by reviews included); a new version is
-    installed."""
+def _site_following_v1(station_model: Path, good: list[Path], keys: Any, work: Path
+                       ) -> tuple[dict[str, Any], Any, list[Any], Any, Any]:  # fmt: skip
+    """v1 of the station model signed with golden images at a hub registry, and a site whose
+    stations follow its verified versions (v1 not yet imported)."""
     from plantmind.core.plant import Station
     from plantmind.models.activators import VisionStationActivator, golden_doc, golden_images
     from plantmind.models.agent import SiteModels
@@ -240,12 +238,25 @@ def test_a_restart_keeps_the_installed_version_and_its_refitted_thresholds(
     from plantmind.vision.station import VisionStations
 
     doc = golden_doc(VisionStationActivator(), _files(station_model), golden_images(good[:3]))
-    reg = Registry(tmp_path / "reg", keys.root_env)
-    _publish(reg, keys, station_model, 1, doc, tmp_path)
+    reg = Registry(work / "reg", keys.root_env)
+    _publish(reg, keys, station_model, 1, doc, work)
     stations = [Station(id=STATION, name="line 1 QS")]
-    site = SiteModels(tmp_path / "site", root=keys.root_env)
-    vision = VisionStations(tmp_path / "edge", stations)
+    site = SiteModels(work / "site", root=keys.root_env)
+    vision = VisionStations(work / "edge", stations)
     vision.follow_models(site)
+    return doc, reg, stations, site, vision
+
+
+def test_a_restart_keeps_the_installed_version_and_its_refitted_thresholds(
+    station_model, good, keys, tmp_path
+):
+    """The site announces its current version at every start: the station already running
+    that version keeps its copy (thresholds refitted by reviews included); a new version is
+    installed."""
+    from plantmind.models.agent import SiteModels
+    from plantmind.vision.station import VisionStations
+
+    doc, reg, stations, site, vision = _site_following_v1(station_model, good, keys, tmp_path)
     try:
         assert _import(reg, site, 1, tmp_path)["ok"]
         delivered = _meta(vision)["thresholds"]
@@ -278,20 +289,11 @@ def test_a_restart_keeps_the_installed_version_and_its_refitted_thresholds(
 def test_a_model_trained_here_after_the_install_outlives_a_restart(
     station_model, good, keys, tmp_path
 ):
-    from plantmind.core.plant import Station
-    from plantmind.models.activators import VisionStationActivator, golden_doc, golden_images
     from plantmind.models.agent import SiteModels
-    from plantmind.models.registry import Registry
     from plantmind.vision.station import VisionStations
     from plantmind.vision.train import TrainConfig
 
-    doc = golden_doc(VisionStationActivator(), _files(station_model), golden_images(good[:3]))
-    reg = Registry(tmp_path / "reg", keys.root_env)
-    _publish(reg, keys, station_model, 1, doc, tmp_path)
-    stations = [Station(id=STATION, name="line 1 QS")]
-    site = SiteModels(tmp_path / "site", root=keys.root_env)
-    vision = VisionStations(tmp_path / "edge", stations)
-    vision.follow_models(site)
+    doc, reg, stations, site, vision = _site_following_v1(station_model, good, keys, tmp_path)
     try:
         assert _import(reg, site, 1, tmp_path)["ok"]
         installed = vision.installed(STATION)
